@@ -1,0 +1,42 @@
+# ADE20K, 150 classes (MMSeg's ADE20KDataset, label 0 ignored). Layout: docs/dataset_prepare.md.
+dataset_type = 'ADE20KDataset'
+data_root = 'data/ade/ADEChallengeData2016'
+vocabulary = 'ade20k'
+crop_size = (512, 512)  # release crop
+scale = (2048, 512)  # short side 512, keep ratio: the test scale (SPEC.md §7) and the train resize centre
+# Image-level hypotheses (SPEC.md §5), made by `python tools/gen_hypotheses.py CONFIG`: windows of
+# crop/6 = 85 px, stride half the side, every class with at least one vote.
+hypotheses = dict(window_size=85, window_stride=42, min_vote_share=0.0, batch_size=64)
+hypothesis_file = data_root + '/reclip_hypotheses/ade20k_train.json'
+meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
+             'flip_direction', 'reduce_zero_label', 'image_level_labels')
+train_pipeline = [  # unsupervised: no mask is loaded for training
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageLevelLabels', hypothesis_file=hypothesis_file, class_names=vocabulary),
+    dict(type='RandomResize', scale=scale, ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=1.0),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs', meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=1, num_workers=2, persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root,
+                 data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
+                 ann_file='', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1, num_workers=2, persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root,
+                 data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
+                 ann_file='', pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator

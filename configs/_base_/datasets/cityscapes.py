@@ -1,0 +1,42 @@
+# Cityscapes, 19 classes (MMSeg's CityscapesDataset). Layout: docs/dataset_prepare.md.
+dataset_type = 'CityscapesDataset'
+data_root = 'data/cityscapes'
+vocabulary = 'cityscapes'
+crop_size = (512, 512)  # release crop
+scale = (896, 448)  # short side 448, keep ratio: the test scale (SPEC.md §7) and the train resize centre
+# Image-level hypotheses (SPEC.md §5), made by `python tools/gen_hypotheses.py CONFIG`: windows of
+# crop/6 = 85 px, stride half the side, every class with at least one vote.
+hypotheses = dict(window_size=85, window_stride=42, min_vote_share=0.0, batch_size=64)
+hypothesis_file = data_root + '/reclip_hypotheses/cityscapes_train.json'
+meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
+             'flip_direction', 'reduce_zero_label', 'image_level_labels')
+train_pipeline = [  # unsupervised: no mask is loaded for training
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageLevelLabels', hypothesis_file=hypothesis_file, class_names=vocabulary),
+    dict(type='RandomResize', scale=scale, ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=1.0),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs', meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=1, num_workers=2, persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root,
+                 data_prefix=dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
+                 ann_file='', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1, num_workers=2, persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root,
+                 data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
+                 ann_file='', pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator

@@ -1,0 +1,42 @@
+# PASCAL VOC 2012, 20 classes, background ignored (SPEC.md §10). Layout: docs/dataset_prepare.md.
+dataset_type = 'PascalVOC20Dataset'
+data_root = 'data/VOCdevkit/VOC2012'
+vocabulary = 'voc20'
+crop_size = (336, 336)  # release crop
+scale = (2048, 336)  # short side 336, keep ratio: the test scale (SPEC.md §7) and the train resize centre
+# Image-level hypotheses (SPEC.md §5), made by `python tools/gen_hypotheses.py CONFIG`: windows of
+# crop/6 = 56 px, stride half the side, every class with at least one vote.
+hypotheses = dict(window_size=56, window_stride=28, min_vote_share=0.0, batch_size=64)
+hypothesis_file = data_root + '/reclip_hypotheses/voc20_train.json'
+meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
+             'flip_direction', 'reduce_zero_label', 'image_level_labels')
+train_pipeline = [  # unsupervised: no mask is loaded for training
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageLevelLabels', hypothesis_file=hypothesis_file, class_names=vocabulary),
+    dict(type='RandomResize', scale=scale, ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=1.0),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs', meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=1, num_workers=2, persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(type=dataset_type, data_root=data_root,
+                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+                 ann_file='ImageSets/Segmentation/train.txt', pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1, num_workers=2, persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type=dataset_type, data_root=data_root,
+                 data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+                 ann_file='ImageSets/Segmentation/val.txt', pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator

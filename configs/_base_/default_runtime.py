@@ -1,0 +1,22 @@
+# Runtime shared by every reclip_mmseg config (MMSeg scope; the plugin registers into it).
+default_scope = 'mmseg'
+custom_imports = dict(imports=['reclip_mmseg'], allow_failed_imports=False)
+env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+               dist_cfg=dict(backend='nccl'))
+# Add dict(type='TensorboardVisBackend') here (or with --cfg-options) to log to TensorBoard.
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+load_from = None
+resume = False
+tta_model = dict(type='SegTTAModel')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000, max_keep_ckpts=3),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+# Checks that the head's classes are the dataset's classes before any loop runs.
+custom_hooks = [dict(type='CheckClassNamesHook')]

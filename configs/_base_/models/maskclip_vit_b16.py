@@ -1,0 +1,13 @@
+# Training-free MaskCLIP baseline: dense CLIP features x Query (85-template) embeddings.
+_base_ = ['./clip_vit_b16.py']
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor={{_base_.data_preprocessor}},
+    backbone=dict(type='CLIPViT', clip={{_base_.clip}}, with_global=False),
+    decode_head=dict(
+        type='MaskCLIPHead',
+        class_names='voc20',
+        text_encoder=dict(type='CLIPTextEncoder', clip={{_base_.clip}}, templates='reclip85'),
+        denoise_threshold=0.0),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))

@@ -1,0 +1,119 @@
+"""``CLIPViT``: the frozen CLIP image tower with MaskCLIP's dense path (SPEC.md §1)."""
+from typing import Dict, NamedTuple, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmseg.registry import MODELS
+
+from .loader import FrozenCLIPModule
+
+
+class CLIPFeatures(NamedTuple):
+    """What ``CLIPViT`` returns (a tuple, so MMSeg code that indexes backbone outputs keeps working)."""
+    dense: torch.Tensor  # F (B, D, h, w), L2-normalised per pixel
+    pos: torch.Tensor  # P (1, W, h, w), raw interpolated patch positional embedding (image-independent)
+    global_embed: Optional[torch.Tensor]  # (B, D), unnormalised, as open_clip's encode_image
+
+
+@MODELS.register_module()
+class CLIPViT(FrozenCLIPModule):
+    """Frozen CLIP ViT for dense prediction.
+
+    The positional embedding's patch part is resized bicubically to the input's token grid; the input is
+    zero-padded (right/bottom) to a multiple of the patch size. The last block's dense path skips
+    query/key attention: each token goes through the value and output projections, the residual and the MLP,
+    then ``ln_post`` and the visual projection. The global embedding takes the ordinary path (the class token
+    attending to all tokens), computed for the class token alone.
+
+    Args:
+        clip: weight source, see :func:`reclip_mmseg.clip.load_clip`.
+        with_global: also return the global image embedding (cheap: one query token).
+    """
+
+    def __init__(self, clip: Optional[dict] = None, with_global: bool = True, init_cfg=None):
+        super().__init__(clip=clip, init_cfg=init_cfg)
+        visual = self.clip_model.visual
+        for attr, ok in (('attn_pool', lambda v: v is None), ('proj', lambda v: v is not None),
+                         ('final_ln_after_pool', lambda v: not v), ('pool_type', lambda v: v == 'tok')):
+            if not ok(getattr(visual, attr, None)):
+                raise ValueError(f"CLIPViT supports CLIP ViTs with class-token pooling and a projection; "
+                                 f"'{self.clip_cfg['model_name']}' has visual.{attr}={getattr(visual, attr, None)!r}")
+        self.with_global = with_global
+        self.patch_size = visual.patch_size[0]
+        self.width = visual.conv1.out_channels
+        self.embed_dim = visual.proj.shape[1]
+        self._pos_cache: Dict[Tuple, torch.Tensor] = {}
+
+    @property
+    def visual(self):
+        return self.clip_model.visual
+
+    def interpolated_pos_embed(self, h: int, w: int) -> torch.Tensor:
+        """(1 + h*w, W): class-token part kept, patch part resized bicubically. Cached per grid and device."""
+        pos = self.visual.positional_embedding
+        key = (h, w, pos.device, pos.dtype)
+        if key not in self._pos_cache:
+            cls_pos, patch_pos = pos[:1], pos[1:]
+            n = int(round(patch_pos.shape[0] ** 0.5))
+            if (h, w) != (n, n):
+                grid = patch_pos.reshape(1, n, n, -1).permute(0, 3, 1, 2)
+                grid = F.interpolate(grid.float(), size=(h, w), mode='bicubic', align_corners=False)
+                patch_pos = grid.to(pos.dtype).permute(0, 2, 3, 1).reshape(h * w, -1)
+            self._pos_cache[key] = torch.cat([cls_pos, patch_pos], dim=0)
+        return self._pos_cache[key]
+
+    @torch.no_grad()
+    def forward(self, inputs: torch.Tensor) -> CLIPFeatures:
+        visual = self.visual
+        dtype = visual.conv1.weight.dtype
+        H, W = inputs.shape[-2:]
+        p = self.patch_size
+        pad_h, pad_w = (-H) % p, (-W) % p
+        if pad_h or pad_w:
+            inputs = F.pad(inputs, (0, pad_w, 0, pad_h))
+        x = visual.conv1(inputs.to(dtype))
+        B, _, h, w = x.shape
+        pos = self.interpolated_pos_embed(h, w)
+        tokens = x.flatten(2).transpose(1, 2) + pos[1:]
+        cls = (visual.class_embedding + pos[0]).expand(B, 1, -1)
+        x = visual.ln_pre(torch.cat([cls, tokens], dim=1))
+
+        transformer = visual.transformer
+        batch_first = getattr(transformer, 'batch_first', True)
+        if not batch_first:
+            x = x.transpose(0, 1)
+        for block in transformer.resblocks[:-1]:
+            x = block(x)
+        if not batch_first:
+            x = x.transpose(0, 1)
+        last = transformer.resblocks[-1]
+
+        dense = self._value_path(last, x[:, 1:])
+        dense = visual.ln_post(dense) @ visual.proj
+        dense = F.normalize(dense, dim=-1).transpose(1, 2).reshape(B, -1, h, w)
+
+        global_embed = self._class_token_path(last, x) if self.with_global else None
+        pos_map = pos[1:].t().reshape(1, -1, h, w)
+        return CLIPFeatures(dense.float(), pos_map.float(), global_embed)
+
+    @staticmethod
+    def _value_path(block, x: torch.Tensor) -> torch.Tensor:
+        """The last block without query/key attention: value proj -> out proj, residual, MLP."""
+        attn = block.attn
+        width = x.shape[-1]
+        v = F.linear(block.ln_1(x), attn.in_proj_weight[2 * width:], attn.in_proj_bias[2 * width:])
+        x = x + block.ls_1(attn.out_proj(v))
+        return x + block.ls_2(block.mlp(block.ln_2(x)))
+
+    def _class_token_path(self, block, x: torch.Tensor) -> torch.Tensor:
+        """The ordinary last block for the class token only (all tokens as keys/values)."""
+        y = block.ln_1(x)
+        q = y[:, :1]
+        if not getattr(self.visual.transformer, 'batch_first', True):
+            q, y = q.transpose(0, 1), y.transpose(0, 1)
+            out = block.attn(q, y, y, need_weights=False)[0].transpose(0, 1)
+        else:
+            out = block.attn(q, y, y, need_weights=False)[0]
+        cls = x[:, :1] + block.ls_1(out)
+        cls = cls + block.ls_2(block.mlp(block.ln_2(cls)))
+        return (self.visual.ln_post(cls[:, 0]) @ self.visual.proj).float()

@@ -1,0 +1,122 @@
+"""Loading the frozen CLIP once per process, from open_clip, a local file, or the untrained tiny test model.
+
+Frozen CLIP never enters a checkpoint or an optimiser: modules that use it hold it outside their module tree
+(``FrozenCLIPModule``) and rebuild it from its weight source when a checkpoint is loaded.
+"""
+import logging
+import os
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+import open_clip
+import torch
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+
+TINY_MODEL_NAME = 'reclip-tiny'
+TINY_SEED = 0
+
+# Registers the tiny architecture (model_configs/reclip-tiny.json) with open_clip once, at import.
+open_clip.add_model_config(Path(__file__).parent / 'model_configs')
+
+_LOADED: Dict[Tuple, Tuple[torch.nn.Module, str]] = {}
+
+
+class CLIPWeightsUnavailable(RuntimeError):
+    """CLIP weights could not be obtained (typically: offline and not in open_clip's cache)."""
+
+
+def _how_to_provide(model_name: str) -> str:
+    return (f"Ways to provide weights for '{model_name}': (1) run once with internet access so open_clip caches "
+            f"pretrained='openai' (or set clip.cache_dir to a folder that already holds them); (2) set "
+            f"clip.pretrained to a local file: the OpenAI archive (e.g. ViT-B-16.pt from the openai/CLIP release) "
+            f"or an open_clip state dict (.pt/.bin/.safetensors); (3) for an offline smoke test only, use "
+            f"clip.model_name='{TINY_MODEL_NAME}' with clip.pretrained=None (an untrained tiny CLIP).")
+
+
+def _weights_id(model_name: str, pretrained: Optional[str], quick_gelu: bool) -> str:
+    """A string that changes whenever the weights may change (used to key on-disk caches)."""
+    if pretrained is None:
+        return f'{model_name}:random-init-seed{TINY_SEED}'
+    if os.path.isfile(pretrained):
+        st = os.stat(pretrained)
+        return f'{model_name}:file:{os.path.abspath(pretrained)}:{st.st_size}:{st.st_mtime_ns}:qg{int(quick_gelu)}'
+    return f'{model_name}:{pretrained}:qg{int(quick_gelu)}'
+
+
+def load_clip(model_name: str = 'ViT-B-16',
+              pretrained: Optional[str] = 'openai',
+              quick_gelu: bool = True,
+              cache_dir: Optional[str] = None,
+              allow_random_weights: bool = False) -> Tuple[torch.nn.Module, str]:
+    """Return ``(frozen open_clip model in eval mode, weights id)``, loading it at most once per process.
+
+    Args:
+        model_name: an open_clip architecture ('ViT-B-16') or 'reclip-tiny'.
+        pretrained: an open_clip tag ('openai'), a local file (OpenAI TorchScript archive or state dict),
+            or None for random weights, which is allowed for the tiny test model or with
+            ``allow_random_weights=True`` (timing only); it is announced loudly in the log.
+        quick_gelu: OpenAI's CLIP was trained with QuickGELU; keep True for its weights.
+    """
+    if pretrained is not None and not isinstance(pretrained, str):
+        raise TypeError(f'clip.pretrained must be a tag, a file path or None, got {pretrained!r}')
+    if pretrained is None and model_name != TINY_MODEL_NAME and not allow_random_weights:
+        raise CLIPWeightsUnavailable(
+            f"clip.pretrained=None would give '{model_name}' random weights, which never segment anything. "
+            + _how_to_provide(model_name) + ' (Set clip.allow_random_weights=True only to time the model.)')
+    key = (model_name, pretrained, bool(quick_gelu), cache_dir)
+    if key in _LOADED:
+        return _LOADED[key]
+
+    if pretrained is None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(TINY_SEED)
+            model = open_clip.create_model(model_name, pretrained=None, force_quick_gelu=quick_gelu)
+        print_log(f"CLIP '{model_name}' has RANDOM, UNTRAINED weights (seed {TINY_SEED}): its predictions are "
+                  f'meaningless; use it for tests, timing and the offline demo only.',
+                  logger='current', level=logging.WARNING)
+    else:
+        is_file = os.path.isfile(pretrained)
+        if not is_file and (os.sep in pretrained or pretrained.endswith(('.pt', '.pth', '.bin', '.safetensors'))):
+            raise CLIPWeightsUnavailable(f"clip.pretrained='{pretrained}': no such file. " + _how_to_provide(model_name))
+        try:
+            model = open_clip.create_model(model_name, pretrained=pretrained, force_quick_gelu=quick_gelu,
+                                           cache_dir=cache_dir)
+        except Exception as err:  # noqa: BLE001 - open_clip raises RuntimeError/OSError/hub errors alike
+            raise CLIPWeightsUnavailable(
+                f"Could not load CLIP '{model_name}' with pretrained='{pretrained}': {type(err).__name__}: {err}. "
+                + _how_to_provide(model_name)) from err
+        print_log(f"Loaded CLIP '{model_name}' weights from "
+                  f"{'file ' + os.path.abspath(pretrained) if is_file else 'open_clip tag ' + repr(pretrained)}.",
+                  logger='current')
+    model.requires_grad_(False).eval()
+    _LOADED[key] = (model, _weights_id(model_name, pretrained, quick_gelu))
+    return _LOADED[key]
+
+
+class FrozenCLIPModule(BaseModule):
+    """Base of modules that use the frozen CLIP.
+
+    The CLIP model is stored outside the module tree: it is in no ``state_dict`` (checkpoints stay small),
+    in no ``parameters()`` (optimisers and DDP never see it), and never re-initialised, yet ``.to()``,
+    ``.cuda()``, ``.half()`` reach it and ``train()`` never takes it out of eval mode.
+    """
+
+    def __init__(self, clip: Optional[dict] = None, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.clip_cfg = dict(model_name='ViT-B-16', pretrained='openai') if clip is None else dict(clip)
+        model, self.weights_id = load_clip(**self.clip_cfg)
+        self.__dict__['_clip_model'] = model  # bypasses nn.Module registration on purpose
+
+    @property
+    def clip_model(self) -> torch.nn.Module:
+        return self.__dict__['_clip_model']
+
+    def _apply(self, fn, *args, **kwargs):
+        self.clip_model._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.clip_model.eval()
+        return self

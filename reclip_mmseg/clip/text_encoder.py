@@ -1,0 +1,220 @@
+"""``CLIPTextEncoder``: the frozen CLIP text tower (SPEC.md §2–3).
+
+Two uses: the Query head's prompt-ensemble class embeddings (cached on disk), and the Reference prompt
+learner's learned-context prompts (gradient flows through the frozen tower to the context vectors).
+
+Both use exact shortcuts that rest on the text transformer's causal attention: the feature read at the
+end-of-text (EOT) position depends only on the tokens up to it, so
+- ensembles are encoded only up to the longest EOT position in the batch, not all 77 positions;
+- learned-context prompts of all classes share ``[SOS] v_1 … v_M``, whose hidden states are then identical
+  for every class: they are computed once per pass, and only the class-name positions per class.
+"""
+import hashlib
+import json
+import logging
+import os
+from typing import Dict, Optional, Sequence, Tuple
+
+import open_clip
+import torch
+import torch.nn.functional as F
+from mmengine.logging import print_log
+from mmengine.utils import ProgressBar
+import mmseg.models  # noqa: F401  (registers MMSeg's own CLIPTextEncoder first, see below)
+from mmseg.models.text_encoder import CLIPTextEncoder as MMSegCLIPTextEncoder
+from mmseg.registry import MODELS
+
+from ..utils import atomic_save, load_or_none, main_process_first
+from .loader import FrozenCLIPModule
+from .vocabularies import prompt_name, resolve_templates
+
+DEFAULT_CACHE_DIR = os.path.join(os.path.expanduser('~'), '.cache', 'reclip_mmseg')
+
+
+# MMSeg 1.2 registers a `CLIPTextEncoder` of its own (SAN's). DESIGN.md makes `CLIPTextEncoder` ours, so ours
+# replaces it in the registry (force=True) and MMSeg's stays reachable as `type='MMSegCLIPTextEncoder'`.
+MODELS.register_module(name='MMSegCLIPTextEncoder', module=MMSegCLIPTextEncoder, force=True)
+
+
+@MODELS.register_module(force=True)
+class CLIPTextEncoder(FrozenCLIPModule):
+    """Frozen CLIP text tower.
+
+    Args:
+        clip: weight source, see :func:`reclip_mmseg.clip.load_clip`.
+        templates: template set name ('reclip85' = 80 ImageNet + 5 scene templates) or a list of strings.
+        cache_dir: where class embeddings are cached (None: ``$RECLIP_CACHE_DIR`` or ~/.cache/reclip_mmseg;
+            False: no disk cache).
+        batch_size: prompts per text forward when building ensembles.
+    """
+
+    def __init__(self, clip: Optional[dict] = None, templates='reclip85', cache_dir=None, batch_size: int = 256,
+                 init_cfg=None):
+        super().__init__(clip=clip, init_cfg=init_cfg)
+        model = self.clip_model
+        if getattr(model, 'text_pool_type', 'argmax') != 'argmax' or not hasattr(model, 'token_embedding'):
+            raise ValueError(f"CLIPTextEncoder needs a CLIP text tower pooled at the EOT token; "
+                             f"'{self.clip_cfg['model_name']}' is not one")
+        self.templates = resolve_templates(templates)
+        if cache_dir is None:
+            cache_dir = os.environ.get('RECLIP_CACHE_DIR', DEFAULT_CACHE_DIR)
+        self.cache_dir = cache_dir or None
+        self.batch_size = batch_size
+        self.tokenizer = open_clip.get_tokenizer(self.clip_cfg['model_name'])
+        self.context_length = model.positional_embedding.shape[0]
+        self.width = model.token_embedding.weight.shape[1]
+        self._memory_cache: Dict[str, torch.Tensor] = {}
+
+    # ----------------------------------------------------------------------------------------- basics
+    def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.tokenizer(list(texts)).to(self.clip_model.token_embedding.weight.device)
+
+    def _project(self, x: torch.Tensor) -> torch.Tensor:
+        proj = self.clip_model.text_projection
+        return proj(x) if isinstance(proj, torch.nn.Linear) else x @ proj
+
+    def _run_transformer(self, x: torch.Tensor, length: int) -> torch.Tensor:
+        model = self.clip_model
+        return model.transformer(x, attn_mask=model.attn_mask[:length, :length].to(x.dtype))
+
+    @torch.no_grad()
+    def encode_tokens(self, tokens: torch.Tensor, truncate: bool = True) -> torch.Tensor:
+        """Unnormalised text features, equal to open_clip's ``encode_text``.
+
+        With ``truncate`` only the positions up to the batch's last EOT are run (exact under causal attention).
+        """
+        model = self.clip_model
+        eot = tokens.argmax(dim=-1)
+        length = int(eot.max()) + 1 if truncate else tokens.shape[1]
+        x = model.token_embedding(tokens[:, :length]) + model.positional_embedding[:length]
+        x = model.ln_final(self._run_transformer(x, length))
+        return self._project(x[torch.arange(x.shape[0], device=x.device), eot])
+
+    # ----------------------------------------------------------------------------- Query ensembles
+    def _cache_key(self, names: Sequence[str]) -> str:
+        fields = dict(weights=self.weights_id, templates=list(self.templates), names=list(names), version=1)
+        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
+
+    def class_embeddings(self, class_names: Sequence[str], progress: bool = True) -> torch.Tensor:
+        """(C, D) prompt-ensemble embeddings: per class, normalise each template's feature, average, normalise.
+
+        Cached in memory and on disk, keyed by weights, templates and class names; written atomically by the
+        main process first, so ranks never race and a second start is a file read.
+        """
+        names = [prompt_name(n) for n in class_names]
+        key = self._cache_key(names)
+        device = self.clip_model.token_embedding.weight.device
+        if key in self._memory_cache:
+            return self._memory_cache[key].to(device)
+        path = os.path.join(self.cache_dir, 'text_embeds', f'{key}.pth') if self.cache_dir else None
+        with main_process_first():
+            cached = load_or_none(path, what='Query-embedding cache') if path else None
+            if not (isinstance(cached, dict) and cached.get('names') == names
+                    and isinstance(cached.get('embeds'), torch.Tensor)
+                    and cached['embeds'].shape[0] == len(names)):
+                embeds = self._build_class_embeddings(names, progress).cpu()
+                if path:
+                    atomic_save(dict(names=names, templates=list(self.templates), weights=self.weights_id,
+                                     embeds=embeds), path)
+            else:
+                embeds = cached['embeds']
+        self._memory_cache[key] = embeds
+        return embeds.to(device)
+
+    def _build_class_embeddings(self, names: Sequence[str], progress: bool) -> torch.Tensor:
+        prompts = [t.format(n) for n in names for t in self.templates]
+        chunks = range(0, len(prompts), self.batch_size)
+        bar = ProgressBar(len(chunks)) if progress and len(chunks) > 1 else None
+        if bar is not None:
+            print_log(f'Building Query embeddings: {len(names)} classes x {len(self.templates)} templates',
+                      logger='current', level=logging.INFO)
+        feats = []
+        for start in chunks:
+            feats.append(F.normalize(self.encode_tokens(self.tokenize(prompts[start:start + self.batch_size])), dim=-1))
+            if bar is not None:
+                bar.update()
+        feats = torch.cat(feats).reshape(len(names), len(self.templates), -1).float()
+        return F.normalize(feats.mean(dim=1), dim=-1)
+
+    # ---------------------------------------------------------------------- learned-context prompts
+    def context_prompt_tokens(self, class_names: Sequence[str], num_context: int,
+                              context_token_id: int = 0) -> Tuple[torch.Tensor, torch.Tensor, list]:
+        """Token ids of ``[SOS] ctx*M [name positions]`` (length 77) for each class.
+
+        The name part is the tokenised name (its tokens, EOT, padding) cut to the ``77 - 1 - M`` positions left,
+        as the release does; ctx positions carry ``context_token_id``. Returns (ids (C, 77), EOT index (C,),
+        names whose EOT was cut off, which are then read at the highest-id position as in the release).
+        """
+        n_name = self.context_length - 1 - num_context
+        if n_name < 1:
+            raise ValueError(f'num_context={num_context} leaves no room for the class name in '
+                             f'{self.context_length} positions')
+        names = [prompt_name(n) for n in class_names]
+        full = self.tokenizer(names)  # (C, 77): SOS, name, EOT, 0...
+        ids = torch.full((len(names), self.context_length), context_token_id, dtype=torch.long)
+        ids[:, 0] = full[:, 0]
+        ids[:, 1 + num_context:] = full[:, 1:1 + n_name]
+        eot_id = int(full[0].max())
+        truncated = [n for n, row in zip(names, ids) if not (row[1 + num_context:] == eot_id).any()]
+        return ids, ids.argmax(dim=-1), truncated
+
+    def encode_with_context(self, context: torch.Tensor, token_ids: torch.Tensor, num_context: int,
+                            shared_prefix: bool = True) -> torch.Tensor:
+        """Features (C, D) of prompts ``[SOS] context [name positions]`` read at each prompt's EOT position.
+
+        ``context`` (M, width) is the only input with gradient; the tower stays frozen. ``shared_prefix``
+        computes the class-independent ``[SOS] + context`` positions once (exact, see module docstring).
+        """
+        model = self.clip_model
+        token_ids = token_ids.to(context.device)
+        eot = token_ids.argmax(dim=-1)
+        length = int(eot.max()) + 1
+        emb = model.token_embedding(token_ids[:, :length])
+        prefix_len = 1 + num_context
+        pos = model.positional_embedding[:length]
+        if not shared_prefix:
+            C = token_ids.shape[0]
+            x = torch.cat([emb[:, :1], context.unsqueeze(0).expand(C, -1, -1).to(emb.dtype), emb[:, prefix_len:]], 1)
+            x = model.ln_final(self._run_transformer(x + pos, length))
+            return self._project(x[torch.arange(C, device=x.device), eot])
+
+        prefix = torch.cat([emb[:1, :1], context.unsqueeze(0).to(emb.dtype)], dim=1)[:, :length] + pos[:prefix_len]
+        suffix = emb[:, prefix_len:] + pos[prefix_len:]
+        for block in model.transformer.resblocks:
+            prefix, suffix = _block_shared_prefix(block, prefix, suffix)
+        C = token_ids.shape[0]
+        x = torch.cat([prefix.expand(C, -1, -1), suffix], dim=1)
+        x = model.ln_final(x[torch.arange(C, device=x.device), eot])
+        return self._project(x)
+
+
+def _block_shared_prefix(block, prefix: torch.Tensor, suffix: torch.Tensor):
+    """One residual attention block on a shared prefix (1, P, W) and per-class suffixes (C, S, W).
+
+    Causal attention: the prefix attends to itself; each suffix attends to the whole prefix and causally to
+    itself. Numerically the same as running each class's full sequence through the block.
+    """
+    attn = block.attn
+    heads = attn.num_heads
+    W = prefix.shape[-1]
+
+    def split(t):  # (N, L, W) -> (N, heads, L, W/heads)
+        return t.unflatten(-1, (heads, W // heads)).transpose(1, 2)
+
+    qp, kp, vp = map(split, F.linear(block.ln_1(prefix), attn.in_proj_weight, attn.in_proj_bias).chunk(3, -1))
+    out_p = F.scaled_dot_product_attention(qp, kp, vp, is_causal=True)
+    prefix = prefix + block.ls_1(attn.out_proj(out_p.transpose(1, 2).flatten(2)))
+    prefix = prefix + block.ls_2(block.mlp(block.ln_2(prefix)))
+    S = suffix.shape[1]
+    if S == 0:
+        return prefix, suffix
+    C, P = suffix.shape[0], kp.shape[2]
+    qs, ks, vs = map(split, F.linear(block.ln_1(suffix), attn.in_proj_weight, attn.in_proj_bias).chunk(3, -1))
+    keys = torch.cat([kp.expand(C, -1, -1, -1), ks], dim=2)
+    values = torch.cat([vp.expand(C, -1, -1, -1), vs], dim=2)
+    allowed = torch.ones(S, P + S, dtype=torch.bool, device=suffix.device)
+    allowed[:, P:] = torch.ones(S, S, dtype=torch.bool, device=suffix.device).tril()
+    out_s = F.scaled_dot_product_attention(qs, keys, values, attn_mask=allowed)
+    suffix = suffix + block.ls_1(attn.out_proj(out_s.transpose(1, 2).flatten(2)))
+    suffix = suffix + block.ls_2(block.mlp(block.ln_2(suffix)))
+    return prefix, suffix

@@ -1,0 +1,54 @@
+"""COCO-Stuff with the 27 coarse classes of the unsupervised-segmentation literature (SPEC.md §10)."""
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+
+from ..clip.vocabularies import COCO_STUFF27_CLASSES
+
+# Supercategory (coarse class) of each COCO-Stuff fine class, by name, from the COCO / COCO-Stuff hierarchies.
+# Fine names are those of MMSeg's COCOStuffDataset (171 used classes); coarse order is COCO_STUFF27_CLASSES.
+COARSE_MEMBERS = {
+    'electronic': ['tv', 'laptop', 'mouse', 'remote', 'keyboard', 'cell phone'],
+    'appliance': ['microwave', 'oven', 'toaster', 'sink', 'refrigerator'],
+    'food-things': ['banana', 'apple', 'sandwich', 'orange', 'broccoli', 'carrot', 'hot dog', 'pizza', 'donut',
+                    'cake'],
+    'furniture-things': ['chair', 'couch', 'potted plant', 'bed', 'dining table', 'toilet'],
+    'indoor': ['book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier', 'toothbrush'],
+    'kitchen': ['bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl'],
+    'accessory': ['backpack', 'umbrella', 'handbag', 'tie', 'suitcase'],
+    'animal': ['bird', 'cat', 'dog', 'horse', 'sheep', 'cow', 'elephant', 'bear', 'zebra', 'giraffe'],
+    'outdoor': ['traffic light', 'fire hydrant', 'stop sign', 'parking meter', 'bench'],
+    'person': ['person'],
+    'sports': ['frisbee', 'skis', 'snowboard', 'sports ball', 'kite', 'baseball bat', 'baseball glove',
+               'skateboard', 'surfboard', 'tennis racket'],
+    'vehicle': ['bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat'],
+    'ceiling': ['ceiling-other', 'ceiling-tile'],
+    'floor': ['carpet', 'floor-marble', 'floor-other', 'floor-stone', 'floor-tile', 'floor-wood'],
+    'food-stuff': ['food-other', 'fruit', 'salad', 'vegetable'],
+    'furniture-stuff': ['cabinet', 'counter', 'cupboard', 'desk-stuff', 'door-stuff', 'furniture-other', 'light',
+                        'mirror-stuff', 'shelf', 'stairs', 'table'],
+    'rawmaterial': ['cardboard', 'metal', 'paper', 'plastic'],
+    'textile': ['banner', 'blanket', 'cloth', 'clothes', 'curtain', 'mat', 'napkin', 'pillow', 'rug',
+                'textile-other', 'towel'],
+    'wall': ['wall-brick', 'wall-concrete', 'wall-other', 'wall-panel', 'wall-stone', 'wall-tile', 'wall-wood'],
+    'window': ['window-blind', 'window-other'],
+    'building': ['bridge', 'building-other', 'house', 'roof', 'skyscraper', 'tent'],
+    'ground': ['dirt', 'gravel', 'ground-other', 'mud', 'pavement', 'platform', 'playingfield', 'railroad', 'road',
+               'sand', 'snow'],
+    'plant': ['branch', 'bush', 'flower', 'grass', 'leaves', 'moss', 'plant-other', 'straw', 'tree'],
+    'sky': ['clouds', 'sky-other'],
+    'solid': ['hill', 'mountain', 'rock', 'solid-other', 'stone', 'wood'],
+    'structural': ['cage', 'fence', 'net', 'railing', 'structural-other'],
+    'water': ['fog', 'river', 'sea', 'water-other', 'waterdrops'],
+}
+
+
+@DATASETS.register_module()
+class COCOStuff27Dataset(BaseSegDataset):
+    """COCO-Stuff 164k images with 27-class label PNGs (``*_labelTrainIds27.png``, 255 = ignore) written by
+    ``tools/convert_coco_stuff27.py`` into ``annotations27/{train2017,val2017}``. Full val2017 by default; a
+    curated image list is an ``ann_file`` of image names."""
+    METAINFO = dict(classes=COCO_STUFF27_CLASSES,
+                    palette=[[(37 * i) % 256, (97 * i + 50) % 256, (151 * i + 100) % 256] for i in range(27)])
+
+    def __init__(self, img_suffix='.jpg', seg_map_suffix='_labelTrainIds27.png', **kwargs) -> None:
+        super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)

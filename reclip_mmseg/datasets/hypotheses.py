@@ -1,0 +1,168 @@
+"""Image-level multi-label hypotheses (SPEC.md §5): sliding windows over the original image vote with CLIP's
+ordinary global embedding against the Query embeddings; classes with enough votes form the hypothesis.
+
+Stored once per training set as JSON keyed by image file name (never by line order).
+"""
+import json
+import os
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.utils import ProgressBar
+
+from ..utils import atomic_save
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+FILE_VERSION = 1
+
+
+def resolve_window(height: int, width: int, size: Union[int, float], stride: Union[int, float],
+                   image_name: str = '') -> Tuple[int, int]:
+    """Window side and stride in pixels: ints are pixels; floats in (0, 1] are fractions (side of the image's
+    short side, stride of the side)."""
+    side = int(round(size * min(height, width))) if isinstance(size, float) else int(size)
+    step = int(round(stride * side)) if isinstance(stride, float) else int(stride)
+    if side < 1 or step < 1:
+        raise ValueError(f'hypothesis window {side}px / stride {step}px: both must be >= 1 px')
+    if side > min(height, width):
+        raise ValueError(f'image {image_name} ({width}x{height}) is smaller than the hypothesis window ({side} px). '
+                         f'Give hypotheses.window_size as a fraction of the short side (e.g. 0.15) or at most '
+                         f'{min(height, width)} px, or drop the image from the split.')
+    return side, step
+
+
+def window_boxes(height: int, width: int, side: int, stride: int) -> List[Tuple[int, int, int, int]]:
+    """Square windows ``(x0, y0, x1, y1)`` at multiples of ``stride``, plus one flush with the far edge if the
+    grid stops short of it, so every pixel is covered."""
+    def starts(length):
+        s = list(range(0, length - side + 1, stride))
+        if s[-1] + side < length:
+            s.append(length - side)
+        return s
+    return [(x, y, x + side, y + side) for y in starts(height) for x in starts(width)]
+
+
+def preprocess_windows(image: torch.Tensor, boxes: Sequence[Tuple[int, int, int, int]], size: int = 224
+                       ) -> torch.Tensor:
+    """CLIP preprocessing of square crops of ``image`` (3, H, W) float in [0, 1]: bicubic (antialiased) resize to
+    ``size``, clamp, normalise with CLIP's mean/std -> (N, 3, size, size)."""
+    crops = torch.stack([image[:, y0:y1, x0:x1] for x0, y0, x1, y1 in boxes])
+    crops = F.interpolate(crops, size=(size, size), mode='bicubic', align_corners=False, antialias=True)
+    mean = torch.tensor(CLIP_MEAN, device=image.device).view(1, 3, 1, 1)
+    std = torch.tensor(CLIP_STD, device=image.device).view(1, 3, 1, 1)
+    return (crops.clamp(0, 1) - mean) / std
+
+
+def votes_to_labels(votes: np.ndarray, min_vote_share: float = 0.0) -> List[int]:
+    """Classes whose share of the windows' votes exceeds ``min_vote_share`` (0: at least one vote, the release)."""
+    share = votes / max(votes.sum(), 1)
+    keep = share > min_vote_share if min_vote_share > 0 else votes > 0
+    return [int(c) for c in np.flatnonzero(keep)]
+
+
+class WindowClassifier:
+    """Top-1 class of each window by the CLIP global embedding vs the Query embeddings, windows batched."""
+
+    def __init__(self, clip_model: torch.nn.Module, query_embeds: torch.Tensor, batch_size: int = 64):
+        self.clip_model = clip_model
+        self.query_embeds = F.normalize(query_embeds.float(), dim=-1)
+        self.batch_size = batch_size
+        self.input_size = clip_model.visual.image_size[0] if isinstance(clip_model.visual.image_size, tuple) \
+            else clip_model.visual.image_size
+
+    @torch.no_grad()
+    def votes(self, image: torch.Tensor, boxes: Sequence[Tuple[int, int, int, int]]) -> np.ndarray:
+        device = self.query_embeds.device
+        image = image.to(device)
+        top1 = []
+        for i in range(0, len(boxes), self.batch_size):
+            crops = preprocess_windows(image, boxes[i:i + self.batch_size], self.input_size)
+            emb = F.normalize(self.clip_model.encode_image(crops).float(), dim=-1)
+            top1.append((emb @ self.query_embeds.t()).argmax(dim=-1).cpu())
+        return np.bincount(torch.cat(top1).numpy(), minlength=self.query_embeds.shape[0])
+
+
+def load_image_rgb(path: str) -> torch.Tensor:
+    """(3, H, W) float in [0, 1], RGB; grayscale, RGBA and 16-bit images are converted; unreadable -> clear error."""
+    import mmcv
+    try:
+        img = mmcv.imread(path, flag='unchanged', channel_order='rgb', backend='pillow')
+    except Exception as err:  # noqa: BLE001
+        raise OSError(f'cannot read image {path}: {err}. Replace or remove the file.') from err
+    if img is None:
+        raise OSError(f'cannot read image {path}. Replace or remove the file.')
+    img = np.asarray(img)
+    scale = 65535.0 if img.dtype == np.uint16 else 255.0
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    elif img.shape[2] == 4:
+        img = img[..., :3]
+    elif img.shape[2] == 1:
+        img = np.repeat(img, 3, axis=2)
+    return torch.from_numpy(img.astype(np.float32) / scale).permute(2, 0, 1).contiguous()
+
+
+def generate_hypotheses(image_paths: Iterable[str], classifier: WindowClassifier, class_names: Sequence[str],
+                        out_file: str, window_size: Union[int, float] = 56, window_stride: Union[int, float] = 0.5,
+                        min_vote_share: float = 0.0, model_id: str = '', save_every: int = 20,
+                        progress: bool = True) -> Dict[str, List[int]]:
+    """Write ``out_file`` (JSON) with each image's hypothesis; resumes a partial file made with the same
+    settings, so an interrupted run loses at most ``save_every`` images."""
+    image_paths = list(image_paths)
+    names = [os.path.basename(p) for p in image_paths]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})[:5]
+        raise ValueError(f'image file names must be unique to key hypotheses; duplicates: {dup}')
+    header = dict(version=FILE_VERSION, classes=list(class_names), model=model_id,
+                  window_size=window_size, window_stride=window_stride, min_vote_share=min_vote_share)
+    done: Dict[str, List[int]] = {}
+    if os.path.isfile(out_file):
+        try:
+            with open(out_file) as f:
+                old = json.load(f)
+            if all(old.get(k) == v for k, v in header.items()):
+                done = dict(old.get('labels', {}))
+        except (OSError, ValueError):
+            done = {}
+
+    def save(complete: bool):
+        atomic_save(dict(header, complete=complete, labels=done), out_file,
+                    saver=lambda obj, p: json.dump(obj, open(p, 'w')))
+
+    todo = [(p, n) for p, n in zip(image_paths, names) if n not in done]
+    bar = ProgressBar(len(todo)) if progress and todo else None
+    for i, (path, name) in enumerate(todo):
+        image = load_image_rgb(path)
+        side, step = resolve_window(image.shape[1], image.shape[2], window_size, window_stride, path)
+        votes = classifier.votes(image, window_boxes(image.shape[1], image.shape[2], side, step))
+        done[name] = votes_to_labels(votes, min_vote_share)
+        if bar is not None:
+            bar.update()
+        if (i + 1) % save_every == 0:
+            save(complete=False)
+    save(complete=True)
+    return done
+
+
+def read_hypothesis_file(path: str, class_names: Optional[Sequence[str]] = None) -> Dict:
+    """Load and check a hypothesis file; errors say which command (re)creates it."""
+    how = 'create it with `python tools/gen_hypotheses.py CONFIG`'
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'hypothesis file {path} does not exist: {how}')
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except ValueError as err:
+        raise ValueError(f'hypothesis file {path} is corrupt ({err}): delete it and {how}') from err
+    if not isinstance(data, dict) or data.get('version') != FILE_VERSION or 'labels' not in data:
+        raise ValueError(f'hypothesis file {path} is not a reclip_mmseg hypothesis file (version {FILE_VERSION}): {how}')
+    if not data.get('complete', False):
+        raise ValueError(f'hypothesis file {path} is incomplete (generation was interrupted): run '
+                         f'`python tools/gen_hypotheses.py CONFIG` again to finish it')
+    if class_names is not None and list(data['classes']) != list(class_names):
+        raise ValueError(f'hypothesis file {path} is stale: made for classes {data["classes"]} but the config uses '
+                         f'{list(class_names)}; delete it and {how}')
+    return data

@@ -1,0 +1,49 @@
+"""``LoadImageLevelLabels``: the image's multi-label hypothesis into the sample (SPEC.md §5)."""
+import os
+from typing import Dict, Optional, Sequence, Union
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmseg.registry import TRANSFORMS
+
+from ..clip.vocabularies import resolve_class_names
+from .hypotheses import read_hypothesis_file
+
+_FILES: Dict[str, tuple] = {}
+
+
+@TRANSFORMS.register_module()
+class LoadImageLevelLabels(BaseTransform):
+    """Adds ``results['image_level_labels']`` (int64 class indices) looked up by the image's file name.
+
+    Put ``'image_level_labels'`` in ``PackSegInputs``' ``meta_keys`` so it reaches the head.
+
+    Args:
+        hypothesis_file: JSON written by ``tools/gen_hypotheses.py``.
+        class_names: the model's classes (a vocabulary key or a list); a file made for other classes is
+            refused as stale.
+    """
+
+    def __init__(self, hypothesis_file: str, class_names: Optional[Union[str, Sequence[str]]] = None):
+        self.hypothesis_file = hypothesis_file
+        self.class_names = None if class_names is None else list(resolve_class_names(class_names))
+
+    def _labels(self) -> Dict[str, list]:
+        path = os.path.abspath(self.hypothesis_file)
+        mtime = os.path.getmtime(path) if os.path.isfile(path) else None
+        if path not in _FILES or _FILES[path][0] != mtime:
+            _FILES[path] = (mtime, read_hypothesis_file(path, self.class_names)['labels'])
+        return _FILES[path][1]
+
+    def transform(self, results: dict) -> dict:
+        name = os.path.basename(results['img_path'])
+        labels = self._labels()
+        if name not in labels:
+            raise KeyError(f'image {name} ({results["img_path"]}) has no entry in hypothesis file '
+                           f'{self.hypothesis_file}: it was made for another image list; run '
+                           f'`python tools/gen_hypotheses.py CONFIG` again')
+        results['image_level_labels'] = np.asarray(labels[name], dtype=np.int64)
+        return results
+
+    def __repr__(self):
+        return f'{type(self).__name__}(hypothesis_file={self.hypothesis_file!r})'

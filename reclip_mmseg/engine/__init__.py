@@ -1,0 +1,3 @@
+from .hooks import CheckClassNamesHook
+
+__all__ = ['CheckClassNamesHook']

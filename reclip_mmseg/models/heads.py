@@ -1,0 +1,167 @@
+"""Decode heads over ``CLIPViT`` features: the training-free MaskCLIP Query head and ReCLIP++'s
+``BiasRectifiedHead`` (SPEC.md §2–7)."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.registry import MODELS
+from mmseg.utils import SampleList
+
+from ..clip.vocabularies import resolve_class_names
+from .bias import bias_logits
+
+
+def prompt_denoise(logits: torch.Tensor, threshold: float, temperature: float = 10.0) -> torch.Tensor:
+    """MaskCLIP's prompt denoising: with ``p = softmax(temperature · logits)`` over classes, a class whose maximum
+    over the image's pixels is below ``threshold`` is pushed far down (its logits minus 1e4, so that the order
+    among suppressed classes survives when every class is suppressed). Off when ``threshold <= 0``."""
+    if threshold <= 0:
+        return logits
+    prob_max = torch.softmax(temperature * logits, dim=1).amax(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
+    return logits - 1e4 * (prob_max < threshold).to(logits.dtype)
+
+
+class _CLIPTextHead(BaseDecodeHead):
+    """Shared by the heads: the class names, the frozen text encoder and the Query embeddings ``T_q``."""
+
+    def __init__(self, class_names: Union[str, Sequence[str]] = 'voc20',
+                 text_encoder: Optional[dict] = None,
+                 denoise_threshold: float = 0.0,
+                 denoise_temperature: float = 10.0,
+                 **kwargs):
+        names = resolve_class_names(class_names)
+        encoder = MODELS.build(text_encoder or dict(type='CLIPTextEncoder'))
+        embed_dim = encoder.clip_model.text_projection.shape[-1] \
+            if isinstance(encoder.clip_model.text_projection, torch.Tensor) \
+            else encoder.clip_model.text_projection.out_features
+        kwargs.setdefault('in_channels', embed_dim)
+        kwargs.setdefault('channels', embed_dim)
+        kwargs.setdefault('dropout_ratio', 0.0)
+        kwargs.setdefault('init_cfg', None)
+        num_classes = kwargs.pop('num_classes', len(names))
+        if num_classes != len(names):
+            raise ValueError(f'{type(self).__name__}: num_classes={num_classes} but class_names has {len(names)} '
+                             f'names; leave num_classes out (it follows class_names)')
+        super().__init__(num_classes=num_classes, **kwargs)
+        del self.conv_seg  # the heads classify by text embeddings, never by a 1×1 conv
+        self.class_names = names
+        self.text_encoder = encoder
+        self.embed_dim = embed_dim
+        self.denoise_threshold = denoise_threshold
+        self.denoise_temperature = denoise_temperature
+        # Not persistent: rebuilt from the text encoder (disk cache) rather than stored in checkpoints.
+        self.register_buffer('query_embeds', encoder.class_embeddings(names), persistent=False)
+
+    def _features(self, inputs):
+        return inputs.dense if hasattr(inputs, 'dense') else inputs[0]
+
+    def query_logits(self, features: torch.Tensor) -> torch.Tensor:
+        """``L_q = ⟨F, T_q⟩`` per pixel, plain cosine (both unit-norm), no scale."""
+        return torch.einsum('bdhw,cd->bchw', features, self.query_embeds.to(features.dtype))
+
+    def predict_by_feat(self, seg_logits: torch.Tensor, batch_img_metas: List[dict]) -> torch.Tensor:
+        seg_logits = prompt_denoise(seg_logits, self.denoise_threshold, self.denoise_temperature)
+        return super().predict_by_feat(seg_logits, batch_img_metas)
+
+
+@MODELS.register_module()
+class MaskCLIPHead(_CLIPTextHead):
+    """Training-free MaskCLIP baseline: the Query logits ``L_q`` are the segmentation logits."""
+
+    def forward(self, inputs):
+        return self.query_logits(self._features(inputs))
+
+    def loss(self, inputs, batch_data_samples: SampleList, train_cfg) -> dict:
+        raise RuntimeError('MaskCLIPHead is training-free: evaluate it with tools/test.py CONFIG (no checkpoint).')
+
+
+@MODELS.register_module()
+class BiasRectifiedHead(_CLIPTextHead):
+    """ReCLIP++ rectification head.
+
+    ``Z = decoder([F, L_q − L_b])`` with ``L_b = proj(P) · R̂ᵀ``; training: ``G = GumbelMask(Z)`` and the masked
+    contrastive loss against each image's hypothesis (``image_level_labels`` in the sample's metainfo, put
+    there by ``LoadImageLevelLabels``); inference: ``Z`` (optionally prompt-denoised), argmax by MMSeg.
+    Reference features and bias logits are computed once per pass in training and cached per grid size
+    in eval mode.
+
+    Args:
+        prompt_learner / bias_projector / mask_decoder / gumbel: configs of the parts (dims are filled in).
+        bias_mode: 'subtract' (paper), 'add' (ablation) or 'none' (no bias: L_r = L_q).
+        loss_decode: ``MaskedContrastiveLoss`` config.
+    """
+
+    def __init__(self,
+                 class_names: Union[str, Sequence[str]] = 'voc20',
+                 text_encoder: Optional[dict] = None,
+                 prompt_learner: dict = dict(type='ReferencePromptLearner', num_context=73),
+                 bias_projector: dict = dict(type='PositionalBiasProjector'),
+                 mask_decoder: dict = dict(type='RectifiedMaskDecoder', kernel_size=5),
+                 gumbel: dict = dict(type='GumbelMask', scale=100.0, tau=1.0),
+                 bias_mode: str = 'subtract',
+                 loss_decode: dict = dict(type='MaskedContrastiveLoss', logit_scale=100.0, loss_weight=1.0),
+                 **kwargs):
+        super().__init__(class_names=class_names, text_encoder=text_encoder, loss_decode=loss_decode, **kwargs)
+        if bias_mode not in ('subtract', 'add', 'none'):
+            raise ValueError(f"BiasRectifiedHead.bias_mode must be 'subtract', 'add' or 'none', got {bias_mode!r}")
+        self.bias_mode = bias_mode
+        visual_width = self.text_encoder.clip_model.visual.conv1.out_channels
+        self.prompt_learner = MODELS.build(prompt_learner, default_args=dict(
+            text_encoder=self.text_encoder, class_names=self.class_names))
+        self.bias_projector = MODELS.build(bias_projector, default_args=dict(
+            in_channels=visual_width, out_channels=self.embed_dim))
+        self.mask_decoder = MODELS.build(mask_decoder, default_args=dict(
+            feat_channels=self.embed_dim, num_classes=self.num_classes))
+        self.gumbel = MODELS.build(gumbel)
+        self._bias_cache: Dict[Tuple, torch.Tensor] = {}
+
+    # ------------------------------------------------------------------ the rectified forward pass
+    def compute_bias_logits(self, pos: torch.Tensor) -> torch.Tensor:
+        """``L_b`` (1, C, h, w) for the positional map ``pos`` (1, W, h, w); cached per grid in eval mode."""
+        if self.training or torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters()):
+            self._bias_cache.clear()
+            return bias_logits(self.bias_projector(pos), self.prompt_learner())
+        key = (tuple(pos.shape[-2:]), pos.device, pos.dtype)
+        if key not in self._bias_cache:
+            self._bias_cache[key] = bias_logits(self.bias_projector(pos), self.prompt_learner()).detach()
+        return self._bias_cache[key]
+
+    def rectified_logits(self, features: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        query = self.query_logits(features)
+        if self.bias_mode == 'none':
+            return query
+        bias = self.compute_bias_logits(pos)
+        return query - bias if self.bias_mode == 'subtract' else query + bias
+
+    def forward(self, inputs):
+        features = self._features(inputs)
+        return self.mask_decoder(features, self.rectified_logits(features, inputs.pos))
+
+    # ------------------------------------------------------------------------------------ training
+    @staticmethod
+    def image_level_labels(data_sample) -> torch.Tensor:
+        labels = data_sample.metainfo.get('image_level_labels')
+        if labels is None:
+            raise KeyError(
+                f"BiasRectifiedHead needs each training sample's image-level hypothesis, but sample "
+                f"{data_sample.metainfo.get('img_path', '?')} has no 'image_level_labels' in its metainfo. Create "
+                f"the hypotheses with `python tools/gen_hypotheses.py CONFIG`, put "
+                f"dict(type='LoadImageLevelLabels', hypothesis_file=...) in the train pipeline and "
+                f"'image_level_labels' in PackSegInputs' meta_keys (configs/_base_ does both).")
+        return torch.as_tensor(labels, dtype=torch.long)
+
+    def loss(self, inputs, batch_data_samples: SampleList, train_cfg) -> dict:
+        features = self._features(inputs)
+        logits = self.mask_decoder(features, self.rectified_logits(features, inputs.pos))
+        masks = self.gumbel(logits)
+        labels = [self.image_level_labels(ds) for ds in batch_data_samples]
+        loss = self.loss_decode(features, masks, self.query_embeds, labels)
+        return {self.loss_decode.loss_name: loss}
+
+    def train(self, mode: bool = True):
+        self._bias_cache.clear()
+        return super().train(mode)
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        self._bias_cache.clear()
+        return super()._load_from_state_dict(*args, **kwargs)

@@ -1,0 +1,45 @@
+"""Compatibility of MMEngine 0.10.x with torch >= 2.6, kept in one place.
+
+torch >= 2.6 loads with ``weights_only=True`` by default, and MMEngine's checkpoints hold its message hub
+(``HistoryBuffer`` objects wrapping numpy arrays) and numpy scalars in ``meta``, so MMEngine 0.10.7 can
+neither ``--resume`` nor ``load_from`` its own files ("Weights only load failed"). Rather than switching the
+safe unpickler off, we allow-list exactly the plain-data types those files contain; every other global in
+a checkpoint is still refused, so files we did not write get the same protection as before.
+
+One thing MMEngine writes cannot be allow-listed safely: ``HistoryBuffer.__getstate__`` pickles its
+statistics methods (``min``, ``max``, ...) as ``getattr(HistoryBuffer, 'min')``, and allowing ``getattr`` would
+let a file reach arbitrary code. Those methods are registered again on import anyway, so we make
+``HistoryBuffer`` pickle without them; checkpoints written by our runs then hold only plain data.
+"""
+import numpy as np
+import torch
+
+_REGISTERED = False
+
+
+def _numpy_globals():
+    core = getattr(np, '_core', None) or np.core  # numpy 2 renamed numpy.core to numpy._core
+    names = [core.multiarray._reconstruct, core.multiarray.scalar, np.ndarray, np.dtype]
+    dtypes_module = getattr(np, 'dtypes', None)  # numpy >= 1.25: one class per dtype
+    if dtypes_module is not None:
+        names += [getattr(dtypes_module, n) for n in dir(dtypes_module) if n.endswith('DType')]
+    return names
+
+
+def _history_buffer_getstate(self) -> dict:
+    """``HistoryBuffer`` state without its statistics methods (``__setstate__`` restores the defaults, and
+    custom ones are registered again when the code that defines them is imported)."""
+    state = dict(self.__dict__)
+    state.pop('statistics_methods', None)
+    return state
+
+
+def register_checkpoint_safe_globals() -> None:
+    """Let ``torch.load(weights_only=True)`` read MMEngine checkpoints (idempotent)."""
+    global _REGISTERED
+    if _REGISTERED or not hasattr(torch.serialization, 'add_safe_globals'):
+        return
+    from mmengine.logging.history_buffer import HistoryBuffer
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
+    torch.serialization.add_safe_globals([HistoryBuffer, *_numpy_globals()])
+    _REGISTERED = True

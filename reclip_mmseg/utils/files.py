@@ -1,0 +1,50 @@
+"""Cache files written atomically and once per job (not raced by distributed ranks)."""
+import contextlib
+import os
+import tempfile
+import warnings
+from typing import Any, Callable, Optional
+
+import torch
+from mmengine.dist import barrier, get_dist_info, is_distributed
+
+
+def atomic_save(obj: Any, path: str, saver: Optional[Callable[[Any, str], None]] = None) -> None:
+    """Write ``obj`` to ``path`` through a temporary file in the same folder, then rename.
+
+    A crash mid-write leaves the old file (or none), never a half-written one.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix=os.path.basename(path), dir=folder)
+    os.close(fd)
+    try:
+        (saver or torch.save)(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def load_or_none(path: str, loader: Optional[Callable[[str], Any]] = None, what: str = 'cache file') -> Any:
+    """Load a cache file; ``None`` when it is absent or unreadable (a corrupt cache is reported and rebuilt)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        if loader is not None:
+            return loader(path)
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable cache is rebuilt
+        warnings.warn(f'{what} {path} is unreadable ({type(err).__name__}: {err}); rebuilding it.')
+        return None
+
+
+@contextlib.contextmanager
+def main_process_first():
+    """Rank 0 runs the body first (and writes caches); the other ranks run it after, reading the cache."""
+    rank, _ = get_dist_info()
+    if is_distributed() and rank != 0:
+        barrier()
+    yield
+    if is_distributed() and rank == 0:
+        barrier()

@@ -1,0 +1,40 @@
+"""What tools/train.py and tools/test.py share: the config from the command line, and distributed launch on
+machines without a GPU (MMEngine's 'pytorch' launcher calls torch.cuda.set_device and fails there)."""
+import logging
+import os
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+
+def load_config(path: str, cfg_options=None, launcher: str = 'none', work_dir=None) -> Config:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'config file {path} does not exist')
+    cfg = Config.fromfile(path)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = os.path.join('./work_dirs', os.path.splitext(os.path.basename(path))[0])
+    if launcher != 'none' and not torch.cuda.is_available():
+        setup_cpu_distributed(cfg)
+    return cfg
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Initialise a gloo process group from torchrun's environment before MMEngine's Runner is built (it then
+    skips its own CUDA-only initialisation), and make DDP wrap CPU modules (no device_ids)."""
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    cfg.env_cfg = cfg.get('env_cfg', {})
+    cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg', None) or dict(type='MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    if cfg.get('sync_bn', None):
+        print_log('SyncBN needs GPUs; plain BN is used on CPU ranks', logger='current', level=logging.WARNING)
+        cfg.sync_bn = None

@@ -1,0 +1,69 @@
+"""Make the image-level hypotheses of a training set (SPEC.md §5), once, before rectification training.
+
+    python tools/gen_hypotheses.py CONFIG [--out FILE] [--device cuda] [--cfg-options k=v ...]
+
+Reads the training images of CONFIG's train_dataloader, classifies sliding windows with the config's CLIP
+against its Query embeddings (windows batched), and writes the JSON file named by the train pipeline's
+LoadImageLevelLabels (or --out), keyed by image file name. Interrupted runs resume where they stopped.
+"""
+import argparse
+import copy
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # runnable from a checkout
+
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmseg.registry import DATASETS  # noqa: E402
+
+import reclip_mmseg  # noqa: E402,F401
+from reclip_mmseg.clip import CLIPTextEncoder, load_clip, resolve_class_names  # noqa: E402
+from reclip_mmseg.datasets import WindowClassifier, generate_hypotheses  # noqa: E402
+from reclip_mmseg.datasets.from_config import hypothesis_transform_cfg, train_dataset_cfg  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Generate image-level hypotheses for rectification training')
+    parser.add_argument('config')
+    parser.add_argument('--out', help='output JSON (default: the train pipeline\'s LoadImageLevelLabels file)')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--batch-size', type=int, help='windows per CLIP forward (default: config hypotheses)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings, key=value')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    head = cfg.model.decode_head
+    class_names = resolve_class_names(head.class_names)
+    step, _ = hypothesis_transform_cfg(cfg)
+    out_file = args.out or step.hypothesis_file
+    params = dict(window_size=56, window_stride=0.5, min_vote_share=0.0, batch_size=64)
+    params.update(cfg.get('hypotheses', {}))
+    if args.batch_size:
+        params['batch_size'] = args.batch_size
+
+    ds_cfg = copy.deepcopy(train_dataset_cfg(cfg))
+    ds_cfg.pipeline = []
+    dataset = DATASETS.build(ds_cfg)
+    paths = [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
+
+    clip_model, weights_id = load_clip(**cfg.model.backbone.clip)
+    text = CLIPTextEncoder(**{k: v for k, v in head.text_encoder.items() if k != 'type'})
+    query = text.class_embeddings(class_names)
+    classifier = WindowClassifier(clip_model.to(args.device), query.to(args.device), params.pop('batch_size'))
+    print(f'{len(paths)} training images, {len(class_names)} classes, windows {params} -> {out_file}')
+    labels = generate_hypotheses(paths, classifier, class_names, out_file, model_id=weights_id, **params)
+    n = max(len(labels), 1)
+    print(f'\nwrote {out_file}: {len(labels)} images, {sum(map(len, labels.values())) / n:.2f} classes per image, '
+          f'{sum(1 for v in labels.values() if not v)} with an empty hypothesis')
+
+
+if __name__ == '__main__':
+    main()
