@@ -18,5 +18,5 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-# Checks that the head's classes are the dataset's classes before any loop runs.
+# Fails before any loop when the head's class names are not the dataset's.
 custom_hooks = [dict(type='CheckClassNamesHook')]

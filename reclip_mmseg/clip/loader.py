@@ -5,6 +5,7 @@ Frozen CLIP never enters a checkpoint or an optimiser: modules that use it hold 
 """
 import logging
 import os
+import zipfile
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
@@ -75,9 +76,22 @@ def load_clip(model_name: str = 'ViT-B-16',
         print_log(f"CLIP '{model_name}' has RANDOM, UNTRAINED weights (seed {TINY_SEED}): its predictions are "
                   f'meaningless; use it for tests, timing and the offline demo only.',
                   logger='current', level=logging.WARNING)
+    elif os.path.isfile(pretrained):
+        model = open_clip.create_model(model_name, pretrained=None, force_quick_gelu=quick_gelu)
+        state = read_clip_state_dict(pretrained)
+        try:
+            missing, unexpected = model.load_state_dict(state, strict=False)
+        except RuntimeError as err:  # shape mismatches
+            raise CLIPWeightsUnavailable(f"CLIP weights file {pretrained} does not fit architecture '{model_name}' "
+                                         f"({str(err)[:400]}). Set clip.model_name to the file's architecture.")
+        if missing or unexpected:
+            raise CLIPWeightsUnavailable(
+                f"CLIP weights file {pretrained} does not fit architecture '{model_name}': missing keys "
+                f"{missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected keys {unexpected[:5]}"
+                f"{'...' if len(unexpected) > 5 else ''}. Set clip.model_name to the file's architecture.")
+        print_log(f"Loaded CLIP '{model_name}' weights from file {os.path.abspath(pretrained)}.", logger='current')
     else:
-        is_file = os.path.isfile(pretrained)
-        if not is_file and (os.sep in pretrained or pretrained.endswith(('.pt', '.pth', '.bin', '.safetensors'))):
+        if os.sep in pretrained or pretrained.endswith(('.pt', '.pth', '.bin', '.safetensors')):
             raise CLIPWeightsUnavailable(f"clip.pretrained='{pretrained}': no such file. " + _how_to_provide(model_name))
         try:
             model = open_clip.create_model(model_name, pretrained=pretrained, force_quick_gelu=quick_gelu,
@@ -86,12 +100,35 @@ def load_clip(model_name: str = 'ViT-B-16',
             raise CLIPWeightsUnavailable(
                 f"Could not load CLIP '{model_name}' with pretrained='{pretrained}': {type(err).__name__}: {err}. "
                 + _how_to_provide(model_name)) from err
-        print_log(f"Loaded CLIP '{model_name}' weights from "
-                  f"{'file ' + os.path.abspath(pretrained) if is_file else 'open_clip tag ' + repr(pretrained)}.",
-                  logger='current')
+        print_log(f"Loaded CLIP '{model_name}' weights from open_clip tag {pretrained!r}.", logger='current')
     model.requires_grad_(False).eval()
     _LOADED[key] = (model, _weights_id(model_name, pretrained, quick_gelu))
     return _LOADED[key]
+
+
+def read_clip_state_dict(path: str) -> Dict[str, torch.Tensor]:
+    """State dict of a local CLIP weights file: OpenAI's TorchScript archive (read with ``torch.jit.load``,
+    which open_clip's loader refuses on torch >= 2.6), a safetensors file, or a ``torch.save``d state dict
+    (loaded with ``weights_only=True``; wrapped in 'state_dict'/'model' and 'module.' prefixes are accepted)."""
+    try:
+        if path.endswith('.safetensors'):
+            from safetensors.torch import load_file
+            state = load_file(path)
+        elif zipfile.is_zipfile(path) and any(n.endswith('constants.pkl') for n in zipfile.ZipFile(path).namelist()):
+            state = torch.jit.load(path, map_location='cpu').state_dict()
+        else:
+            state = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:  # noqa: BLE001
+        raise CLIPWeightsUnavailable(f'cannot read CLIP weights file {path}: {type(err).__name__}: {err}') from err
+    for key in ('state_dict', 'model'):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict):
+        raise CLIPWeightsUnavailable(f'CLIP weights file {path} holds a {type(state).__name__}, not a state dict')
+    state = {k[7:] if k.startswith('module.') else k: v for k, v in state.items()}
+    for key in ('input_resolution', 'context_length', 'vocab_size', 'attn_mask'):  # archive extras, not weights
+        state.pop(key, None)
+    return state
 
 
 class FrozenCLIPModule(BaseModule):

@@ -31,3 +31,4 @@ class CheckClassNamesHook(Hook):
 
     def before_test(self, runner):
         self._check(runner, 'test_dataloader')
+

@@ -1,7 +1,9 @@
 """Rectified mask generation (SPEC.md §4): the mask decoder and the Gumbel mask."""
+import warnings
+from typing import Optional
+
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
@@ -26,11 +28,52 @@ class RectifiedMaskDecoder(BaseModule):
 @MODELS.register_module()
 class GumbelMask(BaseModule):
     """Hard Gumbel-Softmax over the class dimension of ``scale · Z`` (straight-through): forward is one-hot,
-    backward is the gradient of the soft sample."""
+    backward is the gradient of the soft sample.
 
-    def __init__(self, scale: float = 100.0, tau: float = 1.0, hard: bool = True, init_cfg=None):
+    The noise comes from the module's own generator, whose state is a buffer: it is saved in every
+    checkpoint, so a resumed run draws exactly the noise the uninterrupted run would have drawn, whatever
+    else (validation, data loaders) used the global random stream in between. It is seeded from
+    ``torch.initial_seed()`` at construction (MMEngine's ``randomness.seed``) unless ``seed`` is given.
+    """
+
+    def __init__(self, scale: float = 100.0, tau: float = 1.0, hard: bool = True, seed: Optional[int] = None,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.scale, self.tau, self.hard = scale, tau, hard
+        self.seed = int(torch.initial_seed() if seed is None else seed) % (2 ** 63)
+        self.register_buffer('rng_state', torch.empty(0, dtype=torch.uint8))
+        self._generator: Optional[torch.Generator] = None
+
+    def _get_generator(self, device: torch.device) -> torch.Generator:
+        if self._generator is None or self._generator.device != device:
+            self._generator = torch.Generator(device=device)
+            self._generator.manual_seed(self.seed)
+            if self.rng_state.numel():
+                try:
+                    self._generator.set_state(self.rng_state.cpu())
+                except RuntimeError:  # a state saved by another device type: restart the stream from the seed
+                    warnings.warn(f'GumbelMask: saved noise state does not fit a {device.type} generator; '
+                                  f'restarting its stream from seed {self.seed}')
+        return self._generator
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
-        return F.gumbel_softmax(self.scale * logits, tau=self.tau, hard=self.hard, dim=1)
+        generator = self._get_generator(logits.device)
+        uniform = torch.empty_like(logits).exponential_(generator=generator)
+        self.rng_state = generator.get_state().to(self.rng_state.device)
+        soft = torch.softmax((self.scale * logits - uniform.log()) / self.tau, dim=1)
+        if not self.hard:
+            return soft
+        one_hot = torch.zeros_like(soft).scatter_(1, soft.argmax(dim=1, keepdim=True), 1.0)
+        return one_hot - soft.detach() + soft
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        # The state's size depends on the generator's device type, so it is taken as it is, not shape-checked.
+        key = prefix + 'rng_state'
+        if key in state_dict:
+            self.rng_state = state_dict.pop(key).to(torch.uint8).cpu()
+            self._generator = None
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        if key in missing_keys:
+            missing_keys.remove(key)

@@ -1,0 +1,78 @@
+"""Shared fixtures: the tiny untrained CLIP, synthetic datasets in official layouts, CLI helpers. Offline."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+# Caches of this test session go to a throwaway folder, never to the user's ~/.cache.
+os.environ.setdefault('RECLIP_CACHE_DIR', tempfile.mkdtemp(prefix='reclip_test_cache_'))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from synthetic import make_voc_tree  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY_CLIP = dict(model_name='reclip-tiny', pretrained=None)
+
+
+@pytest.fixture(scope='session', autouse=True)
+def mmseg_scope():
+    from mmengine.registry import init_default_scope
+    import reclip_mmseg  # noqa: F401
+    init_default_scope('mmseg')
+
+
+@pytest.fixture(scope='session')
+def voc_root(tmp_path_factory):
+    return make_voc_tree(str(tmp_path_factory.mktemp('voc')), n_train=4, n_val=3)
+
+
+def write_hypotheses(path, names, labels, classes):
+    with open(path, 'w') as f:
+        json.dump(dict(version=1, classes=list(classes), model='test', window_size=56, window_stride=28,
+                       min_vote_share=0.0, complete=True, labels=dict(zip(names, labels))), f)
+    return path
+
+
+@pytest.fixture(scope='session')
+def voc_hypotheses(voc_root, tmp_path_factory):
+    from reclip_mmseg.clip import VOCABULARIES
+    with open(os.path.join(voc_root, 'ImageSets', 'Segmentation', 'train.txt')) as f:
+        names = [n.strip() + '.jpg' for n in f if n.strip()]
+    labels = [[i % 20, (i + 7) % 20] for i in range(len(names))]
+    return write_hypotheses(str(tmp_path_factory.mktemp('hyp') / 'voc20_train.json'), names, labels,
+                            VOCABULARIES['voc20'])
+
+
+def tiny_options(voc_root=None, hypothesis_file=None, iters=4, interval=2):
+    """--cfg-options turning configs/reclip_pp/voc_rectify.py into a CPU smoke run (documented in README)."""
+    opts = []
+    for where in ('model.backbone.clip', 'model.decode_head.text_encoder.clip'):
+        opts += [f'{where}.model_name=reclip-tiny', f'{where}.pretrained=None']
+    if voc_root:
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            opts += [f'{loader}.dataset.data_root={voc_root}', f'{loader}.num_workers=0',
+                     f'{loader}.persistent_workers=False']
+    if hypothesis_file:
+        opts.append(f'train_dataloader.dataset.pipeline.1.hypothesis_file={hypothesis_file}')
+    opts += [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={interval}', f'param_scheduler.0.end={iters}',
+             f'default_hooks.checkpoint.interval={interval}', 'default_hooks.logger.interval=1',
+             'randomness.seed=0']
+    return opts
+
+
+def options_dict(options):
+    """The same overrides as a dict for Config.merge_from_dict, parsed as MMEngine's DictAction parses them."""
+    from mmengine.config import DictAction
+    return {k: DictAction._parse_iterable(v) for k, v in (o.split('=', 1) for o in options)}
+
+
+def run_tool(*args, timeout=300, check=True):
+    """Run a script of tools/ with this interpreter; on failure show its output."""
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n'
+                             f'{proc.stderr[-6000:]}')
+    return proc
