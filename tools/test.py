@@ -26,7 +26,7 @@ def parse_args():
     parser.add_argument('--work-dir', help='the directory to save the file containing evaluation metrics')
     parser.add_argument('--out', type=str, help='directory to save the predicted segmentation maps (PNG)')
     parser.add_argument('--show', action='store_true', help='show prediction results')
-    parser.add_argument('--show-dir', help='directory where painted images will be saved (under work_dir)')
+    parser.add_argument('--show-dir', help='directory for painted images (relative: inside work_dir), in SHOW_DIR/vis_data/vis_image')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override settings, key=value')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
@@ -49,8 +49,8 @@ def main():
         vis.interval = 1
         vis.show = args.show
         vis.wait_time = args.wait_time
-        if args.show_dir:
-            vis.show_dir = args.show_dir
+        if args.show_dir:  # a relative folder is taken inside work_dir (painted images in vis_data/vis_image)
+            cfg.visualizer.save_dir = os.path.join(cfg.work_dir, args.show_dir)
     if args.tta:
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
