@@ -49,3 +49,71 @@ def make_voc_tree(root: str, n_train: int = 4, n_val: int = 3, size=(64, 80), se
         with open(os.path.join(voc, 'ImageSets', 'Segmentation', f'{split}.txt'), 'w') as f:
             f.write('\n'.join(names) + '\n')
     return voc
+
+
+def _write_pair(img_path, label_path, label, seed):
+    rng = np.random.default_rng(seed)
+    os.makedirs(os.path.dirname(img_path), exist_ok=True)
+    os.makedirs(os.path.dirname(label_path), exist_ok=True)
+    Image.fromarray(rng.integers(0, 255, label.shape + (3,), dtype=np.uint8)).save(img_path)
+    Image.fromarray(label.astype(np.uint8)).save(label_path)
+
+
+def known_label(h=48, w=64, value=5, background=0):
+    """A label map: ``background`` everywhere, ``value`` in the top-left quarter, 255 in row h-1."""
+    label = np.full((h, w), background, dtype=np.uint8)
+    label[:h // 2, :w // 2] = value
+    label[h - 1] = 255
+    return label
+
+
+def make_context_tree(root, n=(3, 2)):
+    """VOC2010 with SegmentationClassContext (0 background, 1..59) and ImageSets/SegmentationContext lists."""
+    base = os.path.join(root, 'VOCdevkit', 'VOC2010')
+    for split, count in zip(('train', 'val'), n):
+        names = [f'2008_{split}{i:02d}' for i in range(count)]
+        for i, name in enumerate(names):
+            _write_pair(f'{base}/JPEGImages/{name}.jpg', f'{base}/SegmentationClassContext/{name}.png',
+                        known_label(value=5), i)
+        os.makedirs(f'{base}/ImageSets/SegmentationContext', exist_ok=True)
+        open(f'{base}/ImageSets/SegmentationContext/{split}.txt', 'w').write('\n'.join(names) + '\n')
+    return base
+
+
+def make_ade_tree(root, n=(3, 2)):
+    """ADEChallengeData2016: images/{training,validation}/*.jpg, annotations/*/*.png (0 = other, 1..150)."""
+    base = os.path.join(root, 'ade', 'ADEChallengeData2016')
+    for split, count in zip(('training', 'validation'), n):
+        for i in range(count):
+            name = f'ADE_{split}_{i:08d}'
+            _write_pair(f'{base}/images/{split}/{name}.jpg', f'{base}/annotations/{split}/{name}.png',
+                        known_label(value=5), i)
+    return base
+
+
+def make_cityscapes_tree(root, n=(3, 2)):
+    """leftImg8bit/{train,val}/CITY/*_leftImg8bit.png and gtFine/*/CITY/*_gtFine_labelTrainIds.png (0..18)."""
+    base = os.path.join(root, 'cityscapes')
+    for split, count in zip(('train', 'val'), n):
+        for i in range(count):
+            name = f'aachen_{i:06d}_000019'
+            _write_pair(f'{base}/leftImg8bit/{split}/aachen/{name}_leftImg8bit.png',
+                        f'{base}/gtFine/{split}/aachen/{name}_gtFine_labelTrainIds.png',
+                        known_label(value=5, background=0), i)
+    return base
+
+
+def make_coco_stuff_tree(root, n=(3, 2), raw_values=(0, 2, 91, 156)):
+    """coco_stuff164k: images/{train2017,val2017}/*.jpg and the official stuffthingmaps_trainval2017/*/*.png
+    (pixel = COCO category id - 1, 255 unlabeled): vertical stripes of ``raw_values`` and a 255 row."""
+    base = os.path.join(root, 'coco_stuff164k')
+    for split, count in zip(('train2017', 'val2017'), n):
+        for i in range(count):
+            name = f'{i:012d}'
+            label = np.zeros((48, 64), dtype=np.uint8)
+            for j, v in enumerate(raw_values):
+                label[:, j * 16:(j + 1) * 16] = v
+            label[47] = 255
+            _write_pair(f'{base}/images/{split}/{name}.jpg', f'{base}/stuffthingmaps_trainval2017/{split}/{name}.png',
+                        label, i)
+    return base

@@ -1,5 +1,6 @@
 """COCO-Stuff with the 27 coarse classes of the unsupervised-segmentation literature (SPEC.md §10)."""
-from mmseg.datasets import BaseSegDataset
+import numpy as np
+from mmseg.datasets import BaseSegDataset, COCOStuffDataset
 from mmseg.registry import DATASETS
 
 from ..clip.vocabularies import COCO_STUFF27_CLASSES
@@ -40,6 +41,25 @@ COARSE_MEMBERS = {
     'structural': ['cage', 'fence', 'net', 'railing', 'structural-other'],
     'water': ['fog', 'river', 'sea', 'water-other', 'waterdrops'],
 }
+
+
+# COCO category ids that the 2017 release leaves unused; stuffthingmaps store (category id - 1) per pixel.
+UNUSED_THING_IDS = (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)
+
+
+def stuffthingmap_lut() -> np.ndarray:
+    """A 256-entry table from a stuffthingmaps pixel value (COCO category id - 1; 255 unlabeled) to the coarse
+    class index 0..26, 255 where ignored. The 171 used values, in increasing order, are MMSeg's COCO-Stuff
+    classes; each joins its supercategory in ``COARSE_MEMBERS``."""
+    used_ids = [i for i in range(1, 91) if i not in UNUSED_THING_IDS] + list(range(92, 183))
+    fine_names = COCOStuffDataset.METAINFO['classes']
+    assert len(used_ids) == len(fine_names) == 171
+    coarse_of = {name: COCO_STUFF27_CLASSES.index(coarse) for coarse, names in COARSE_MEMBERS.items()
+                 for name in names}
+    lut = np.full(256, 255, dtype=np.uint8)
+    for cat_id, name in zip(used_ids, fine_names):
+        lut[cat_id - 1] = coarse_of[name]
+    return lut
 
 
 @DATASETS.register_module()

@@ -1,0 +1,98 @@
+"""The five benchmark protocols on synthetic trees in the official layouts (issue 5)."""
+import os
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmseg.registry import DATASETS
+from PIL import Image
+
+from conftest import ROOT, TINY_CLIP, run_tool
+from reclip_mmseg.clip import VOCABULARIES
+from synthetic import make_ade_tree, make_cityscapes_tree, make_coco_stuff_tree, make_context_tree
+
+
+def build(config_name, data_root, loader='val_dataloader'):
+    cfg = Config.fromfile(f'{ROOT}/configs/_base_/datasets/{config_name}.py')
+    ds_cfg = cfg[loader].dataset
+    ds_cfg.data_root = data_root
+    return DATASETS.build(ds_cfg), cfg
+
+
+def test_voc20_counts_ignore_and_known_pixel(voc_root):
+    dataset, cfg = build('voc20', voc_root)
+    assert len(dataset) == 3 and dataset.metainfo['classes'] == VOCABULARIES['voc20']
+    assert len(dataset.metainfo['classes']) == 20
+    train, _ = build('voc20', voc_root, 'train_dataloader')
+    assert len(train) == 4
+    sample = dataset[0]
+    gt = sample['data_samples'].gt_sem_seg.data[0].numpy()
+    raw = np.array(Image.open(dataset.get_data_info(0)['seg_map_path']))
+    # the test pipeline resizes the short side to 336 (nearest for labels): compare where classes are defined
+    raw = np.array(Image.fromarray(raw).resize(gt.shape[::-1], Image.NEAREST))
+    assert (gt[raw == 0] == 255).all()  # background ignored
+    assert (gt[raw == 255] == 255).all()  # boundary ignored
+    obj = raw[(raw > 0) & (raw < 255)]
+    assert obj.size and (gt[(raw > 0) & (raw < 255)] == obj - 1).all()  # VOC class k -> index k-1
+
+
+@pytest.mark.parametrize('name,maker,n_classes,known', [
+    ('context59', make_context_tree, 59, 4),  # raw 5 -> 4 (background 0 ignored)
+    ('ade20k', make_ade_tree, 150, 4),  # raw 5 -> 4 (0 = other, ignored)
+    ('cityscapes', make_cityscapes_tree, 19, 5),  # train ids as they are
+])
+def test_mmseg_protocols_counts_ignore_and_known_pixel(tmp_path, name, maker, n_classes, known):
+    root = maker(str(tmp_path))
+    dataset, cfg = build(name, root)
+    train, _ = build(name, root, 'train_dataloader')
+    assert (len(train), len(dataset)) == (3, 2)
+    assert len(dataset.metainfo['classes']) == n_classes
+    assert tuple(dataset.metainfo['classes']) == VOCABULARIES[cfg.vocabulary]
+    sample = dataset.pipeline(dict(dataset.get_data_info(0)))  # at the test scale
+    gt = sample['data_samples'].gt_sem_seg.data[0].numpy()
+    h, w = gt.shape
+    assert gt[h // 8, w // 8] == known
+    if name != 'cityscapes':
+        assert gt[h * 3 // 4 - 2, w * 3 // 4] == 255  # background / other ignored
+    assert (gt[-1] == 255).all()
+
+
+def test_coco_stuff27_converter_against_independent_table(tmp_path):
+    # independent table: COCO category (id - 1 as stored in stuffthingmaps) -> coarse class, by hand
+    by_hand = {0: 'person', 2: 'vehicle', 91: 'textile', 156: 'sky', 168: 'plant', 148: 'ground', 11: None,
+               181: 'solid', 46: 'kitchen', 62: 'furniture-things', 97: 'furniture-stuff', 120: 'food-stuff'}
+    raw = tuple(by_hand)
+    root = make_coco_stuff_tree(str(tmp_path), raw_values=raw[:4])
+    run_tool('tools/convert_coco_stuff27.py', root)
+    out = f'{root}/annotations27/val2017/000000000000_labelTrainIds27.png'
+    label = np.array(Image.open(out))
+    classes = VOCABULARIES['coco_stuff27']
+    for j, v in enumerate(raw[:4]):
+        assert (label[:47, j * 16:(j + 1) * 16] == classes.index(by_hand[v])).all(), v
+    assert (label[47] == 255).all()
+    from reclip_mmseg.datasets import stuffthingmap_lut
+    lut = stuffthingmap_lut()
+    for v, coarse in by_hand.items():
+        assert lut[v] == (255 if coarse is None else classes.index(coarse)), v
+    assert (lut < 255).sum() == 171 and len(set(lut[lut < 255])) == 27
+    dataset, _ = build('coco_stuff27', root)
+    assert len(dataset) == 2 and len(dataset.metainfo['classes']) == 27
+    gt = dataset[0]['data_samples'].gt_sem_seg.data[0].numpy()
+    assert gt[0, 0] == classes.index('person') and (gt[-1] == 255).all()
+
+
+def test_class_list_and_vocabulary_disagreeing_fails_before_running(voc_root, tmp_path):
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(f'{ROOT}/configs/maskclip/voc.py')
+    cfg.model.backbone.clip = TINY_CLIP
+    cfg.model.decode_head.text_encoder.clip = TINY_CLIP
+    cfg.model.decode_head.class_names = 'cityscapes'
+    cfg.test_dataloader.dataset.data_root = voc_root
+    cfg.val_dataloader.dataset.data_root = voc_root
+    cfg.test_dataloader.num_workers = 0
+    cfg.test_dataloader.persistent_workers = False
+    cfg.work_dir = str(tmp_path)
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ValueError, match='disagree') as err:
+        runner.test()
+    assert 'road' in str(err.value) and 'aeroplane' in str(err.value)
