@@ -15,6 +15,18 @@ class CLIPFeatures(NamedTuple):
     global_embed: Optional[torch.Tensor]  # (B, D), unnormalised, as open_clip's encode_image
 
 
+def interpolate_pos_embed(pos: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """(1 + N, W) CLIP positional embedding -> (1 + h*w, W): class-token part kept, the square patch part
+    resized bicubically to h x w (unchanged when the grid already matches)."""
+    cls_pos, patch_pos = pos[:1], pos[1:]
+    n = int(round(patch_pos.shape[0] ** 0.5))
+    if (h, w) != (n, n):
+        grid = patch_pos.reshape(1, n, n, -1).permute(0, 3, 1, 2)
+        grid = F.interpolate(grid.float(), size=(h, w), mode='bicubic', align_corners=False)
+        patch_pos = grid.to(pos.dtype).permute(0, 2, 3, 1).reshape(h * w, -1)
+    return torch.cat([cls_pos, patch_pos], dim=0)
+
+
 @MODELS.register_module()
 class CLIPViT(FrozenCLIPModule):
     """Frozen CLIP ViT for dense prediction.
@@ -53,13 +65,7 @@ class CLIPViT(FrozenCLIPModule):
         pos = self.visual.positional_embedding
         key = (h, w, pos.device, pos.dtype)
         if key not in self._pos_cache:
-            cls_pos, patch_pos = pos[:1], pos[1:]
-            n = int(round(patch_pos.shape[0] ** 0.5))
-            if (h, w) != (n, n):
-                grid = patch_pos.reshape(1, n, n, -1).permute(0, 3, 1, 2)
-                grid = F.interpolate(grid.float(), size=(h, w), mode='bicubic', align_corners=False)
-                patch_pos = grid.to(pos.dtype).permute(0, 2, 3, 1).reshape(h * w, -1)
-            self._pos_cache[key] = torch.cat([cls_pos, patch_pos], dim=0)
+            self._pos_cache[key] = interpolate_pos_embed(pos, h, w)
         return self._pos_cache[key]
 
     @torch.no_grad()

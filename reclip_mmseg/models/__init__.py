@@ -1,8 +1,9 @@
 from .bias import PositionalBiasProjector, ReferencePromptLearner, bias_logits
 from .decoder import GumbelMask, RectifiedMaskDecoder
+from .distill import DeepLabV2Head, ReCLIPDistiller, RectifiedDistillHead, build_teacher
 from .heads import BiasRectifiedHead, MaskCLIPHead, prompt_denoise
 from .losses import FeatureDistillLoss, MaskedContrastiveLoss
 
-__all__ = ['ReferencePromptLearner', 'PositionalBiasProjector', 'bias_logits', 'RectifiedMaskDecoder',
+__all__ = ['DeepLabV2Head', 'RectifiedDistillHead', 'ReCLIPDistiller', 'build_teacher', 'ReferencePromptLearner', 'PositionalBiasProjector', 'bias_logits', 'RectifiedMaskDecoder',
            'GumbelMask', 'BiasRectifiedHead', 'MaskCLIPHead', 'prompt_denoise', 'MaskedContrastiveLoss',
            'FeatureDistillLoss']

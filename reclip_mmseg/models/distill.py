@@ -1,0 +1,257 @@
+"""ReCLIP++ distillation stage (SPEC.md §8): a DeepLab V2 student that inherits the rectified head, frozen."""
+import copy
+import os
+from typing import List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+from mmengine.runner.checkpoint import _load_checkpoint
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.segmentors import EncoderDecoder
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from mmseg.utils import SampleList
+
+from ..clip.image_encoder import interpolate_pos_embed
+from ..clip.vocabularies import resolve_class_names
+from .bias import bias_logits
+from .heads import BiasRectifiedHead, prompt_denoise
+
+INHERITED_KEYS = ('decode_head.prompt_learner.context', 'decode_head.bias_projector.proj.weight',
+                  'decode_head.mask_decoder.conv.weight')
+
+
+@MODELS.register_module()
+class DeepLabV2Head(BaseDecodeHead):
+    """ASPP-v2: four parallel 3×3 convs with dilations 6/12/18/24 on the last backbone stage, summed.
+
+    ``forward_features`` gives the ``channels``-d features (the student's ``F_s``); ``forward`` classifies them
+    with a 1×1 conv, so the head also works as a plain MMSeg decode head (the paper's 'own head' ablation).
+    """
+
+    def __init__(self, dilations: Sequence[int] = (6, 12, 18, 24), **kwargs):
+        super().__init__(**kwargs)
+        self.aspp = nn.ModuleList(
+            nn.Conv2d(self.in_channels, self.channels, 3, padding=d, dilation=d, bias=True) for d in dilations)
+
+    def forward_features(self, inputs) -> torch.Tensor:
+        x = self._transform_inputs(inputs)
+        return sum(branch(x) for branch in self.aspp)
+
+    def forward(self, inputs):
+        return self.cls_seg(self.forward_features(inputs))
+
+
+@MODELS.register_module()
+class RectifiedDistillHead(BaseDecodeHead):
+    """Student head: ``Z_s = decoder([F̂_s, F̂_s·T_q − L_b])`` with ``F̂_s`` the L2-normalised ASPP-v2 features and
+    the Query embeddings ``T_q``, the Reference features ``R̂``, the positional projector and the mask decoder
+    inherited from the rectification checkpoint and frozen. ``L_b`` is formed at the student's grid from CLIP's
+    positional embedding (kept as a buffer), so a student checkpoint needs neither CLIP nor the teacher.
+
+    Losses (weights in the configs): mask-guided CE against the teacher's pseudo labels (``loss_decode``),
+    feature-guided L1 to the teacher's CLIP features (``loss_feat``), text-guided masked contrastive loss on the
+    student's features and Gumbel masks (``loss_text``); set a weight to 0 to switch one off.
+    """
+
+    def __init__(self, class_names: Union[str, Sequence[str]] = 'voc20', in_channels: int = 2048,
+                 channels: int = 512, aspp: dict = dict(dilations=(6, 12, 18, 24)), clip_width: int = 768,
+                 clip_positions: int = 197, gumbel: dict = dict(type='GumbelMask', scale=100.0, tau=1.0),
+                 loss_decode: dict = dict(type='CrossEntropyLoss', loss_weight=1.0, loss_name='loss_mask'),
+                 loss_feat: dict = dict(type='FeatureDistillLoss', loss_weight=0.5, loss_name='loss_feat'),
+                 loss_text: dict = dict(type='MaskedContrastiveLoss', loss_weight=0.5, loss_name='loss_text'),
+                 **kwargs):
+        names = resolve_class_names(class_names)
+        kwargs.setdefault('dropout_ratio', 0.0)
+        kwargs.setdefault('init_cfg', None)
+        super().__init__(in_channels=in_channels, channels=channels, num_classes=len(names),
+                         loss_decode=loss_decode, **kwargs)
+        del self.conv_seg  # classification is the inherited mask decoder's
+        self.class_names = names
+        self.aspp = DeepLabV2Head(in_channels=in_channels, channels=channels, num_classes=len(names),
+                                  in_index=self.in_index, dropout_ratio=0.0, init_cfg=None, **aspp)
+        del self.aspp.conv_seg  # only its features are used here
+        self.gumbel = MODELS.build(gumbel)
+        self.loss_feat = MODELS.build(loss_feat)
+        self.loss_text = MODELS.build(loss_text)
+        # Inherited, frozen (filled from the teacher by inherit_from; then carried by student checkpoints).
+        self.register_buffer('query_embeds', torch.zeros(len(names), channels))
+        self.register_buffer('reference', torch.zeros(len(names), channels))
+        self.register_buffer('clip_pos_embed', torch.zeros(clip_positions, clip_width))
+        self.register_buffer('inherited', torch.zeros((), dtype=torch.bool))
+        self.bias_projector = nn.Conv2d(clip_width, channels, 1)
+        self.mask_decoder = None  # built by inherit_from, or from the checkpoint's shapes
+        self._build_decoder(kernel_size=5)
+        self._bias_cache = {}
+
+    def _build_decoder(self, kernel_size: int, norm_cfg=dict(type='BN')):
+        self.mask_decoder = MODELS.build(dict(type='RectifiedMaskDecoder', feat_channels=self.channels,
+                                              num_classes=self.num_classes, kernel_size=kernel_size,
+                                              norm_cfg=norm_cfg))
+        self._freeze_inherited()
+
+    def _freeze_inherited(self):
+        for module in (self.bias_projector, self.mask_decoder):
+            module.requires_grad_(False).eval()
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_inherited()  # the inherited decoder's BN keeps its running statistics
+        self._bias_cache.clear()
+        return self
+
+    @torch.no_grad()
+    def inherit_from(self, teacher_head: BiasRectifiedHead) -> None:
+        """Copy T_q, R̂, CLIP's positional embedding, the projector and the decoder from the rectified head."""
+        if list(teacher_head.class_names) != list(self.class_names):
+            raise ValueError(f'the teacher was trained for classes {list(teacher_head.class_names)}, the student '
+                             f'config names {list(self.class_names)}')
+        self.query_embeds.copy_(teacher_head.query_embeds)
+        self.reference.copy_(teacher_head.prompt_learner())
+        pos = teacher_head.text_encoder.clip_model.visual.positional_embedding
+        if tuple(pos.shape) != tuple(self.clip_pos_embed.shape):
+            raise ValueError(f'RectifiedDistillHead: clip_width/clip_positions {tuple(self.clip_pos_embed.shape)} '
+                             f'do not match the teacher CLIP positional embedding {tuple(pos.shape)}')
+        self.clip_pos_embed.copy_(pos)
+        self.bias_projector.load_state_dict(teacher_head.bias_projector.proj.state_dict())
+        self.mask_decoder = copy.deepcopy(teacher_head.mask_decoder)
+        self._freeze_inherited()
+        self.inherited.fill_(True)
+        self._bias_cache.clear()
+
+    def student_bias_logits(self, h: int, w: int) -> torch.Tensor:
+        key = (h, w, self.reference.device)
+        if key not in self._bias_cache:
+            pos = interpolate_pos_embed(self.clip_pos_embed, h, w)[1:].t().reshape(1, -1, h, w)
+            self._bias_cache[key] = bias_logits(self.bias_projector(pos), self.reference)
+        return self._bias_cache[key]
+
+    def features(self, inputs) -> torch.Tensor:
+        return F.normalize(self.aspp.forward_features(inputs), dim=1)
+
+    def decode(self, feats: torch.Tensor) -> torch.Tensor:
+        query = torch.einsum('bdhw,cd->bchw', feats, self.query_embeds)
+        return self.mask_decoder(feats, query - self.student_bias_logits(*feats.shape[-2:]))
+
+    def forward(self, inputs):
+        if not bool(self.inherited):
+            raise RuntimeError('RectifiedDistillHead has not inherited the rectified head: train it with '
+                               'ReCLIPDistiller (which copies it from the teacher) or load a student checkpoint')
+        return self.decode(self.features(inputs))
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        self._bias_cache.clear()
+        return super()._load_from_state_dict(*args, **kwargs)
+
+    def loss_distill(self, inputs, pseudo_labels: torch.Tensor, teacher_feats: torch.Tensor,
+                     image_labels: List[torch.Tensor]) -> dict:
+        feats = self.features(inputs)
+        logits = self.decode(feats)
+        size = pseudo_labels.shape[-2:]
+        losses = {}
+        up = F.interpolate(logits, size=size, mode='bilinear', align_corners=self.align_corners)
+        losses[self.loss_decode.loss_name] = self.loss_decode(up, pseudo_labels, ignore_index=self.ignore_index)
+        losses[self.loss_feat.loss_name] = self.loss_feat(feats, teacher_feats, size)
+        losses[self.loss_text.loss_name] = self.loss_text(feats, self.gumbel(logits), self.query_embeds, image_labels)
+        return losses
+
+
+@MODELS.register_module()
+class ReCLIPDistiller(EncoderDecoder):
+    """Student ``EncoderDecoder`` with a frozen teacher built from a rectification config + checkpoint.
+
+    The teacher is built at the first training step (testing a student checkpoint needs no teacher), runs
+    online on the same augmented batch, and is never part of the student's state dict. On a fresh start the
+    student head inherits the teacher's Query embeddings, bias and decoder; a resumed or tested student
+    carries them in its own checkpoint.
+
+    Args:
+        teacher: dict(config=rectification config path, checkpoint=its checkpoint, cfg_options=overrides).
+    """
+
+    def __init__(self, teacher: dict, **kwargs):
+        super().__init__(**kwargs)
+        self.teacher_cfg = dict(teacher)
+        self.__dict__['_teacher'] = None  # outside the module tree: never in checkpoints, optimisers or DDP
+
+    def _apply(self, fn, *args, **kwargs):
+        if self.__dict__.get('_teacher') is not None:
+            self.__dict__['_teacher']._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
+
+    @property
+    def teacher(self):
+        if self.__dict__['_teacher'] is None:
+            self.__dict__['_teacher'] = build_teacher(**self.teacher_cfg).to(next(self.parameters()).device)
+        return self.__dict__['_teacher']
+
+    def init_weights(self):
+        try:  # the backbone first, so that only its (ImageNet) initialisation is blamed below
+            self.backbone.init_weights()
+        except Exception as err:  # noqa: BLE001 - a download or file error surfaces here
+            init = getattr(self.backbone, 'init_cfg', None)
+            raise RuntimeError(
+                f"could not initialise the student backbone from {init}: {type(err).__name__}: {err}. The student "
+                f"starts from ImageNet weights (MMSeg's open-mmlab://resnet101_v1c). Offline, download that file "
+                f"elsewhere and set model.backbone.init_cfg.checkpoint=/path/resnet101_v1c.pth, or set "
+                f"model.backbone.init_cfg=None to start from scratch.") from err
+        super().init_weights()  # the rest (an initialised backbone is skipped)
+
+    @torch.no_grad()
+    def teacher_outputs(self, inputs: torch.Tensor):
+        """(pseudo labels (B, H, W) from the teacher's own predict path on these exact inputs, teacher CLIP
+        features F (B, D, h, w))."""
+        teacher = self.teacher
+        H, W = inputs.shape[-2:]
+        metas = [SegDataSample(metainfo=dict(img_shape=(H, W), pad_shape=(H, W), ori_shape=(H, W),
+                                             padding_size=[0, 0, 0, 0])) for _ in range(inputs.shape[0])]
+        preds = teacher.predict(inputs, metas)
+        labels = torch.stack([p.pred_sem_seg.data[0] for p in preds]).long()
+        return labels, teacher.backbone(inputs).dense
+
+    def loss(self, inputs: torch.Tensor, data_samples: SampleList) -> dict:
+        head = self.decode_head
+        if not bool(head.inherited):
+            head.inherit_from(self.teacher.decode_head)
+        pseudo, teacher_feats = self.teacher_outputs(inputs)
+        x = self.extract_feat(inputs)
+        image_labels = [BiasRectifiedHead.image_level_labels(s) for s in data_samples]
+        losses = head.loss_distill(x, pseudo, teacher_feats, image_labels)
+        return {f'decode.{k}': v for k, v in losses.items()}
+
+
+def build_teacher(config: str, checkpoint: Optional[str], cfg_options: Optional[dict] = None) -> nn.Module:
+    """The frozen rectified model of ``config`` with the weights of ``checkpoint``; refuses checkpoints of
+    another stage or class count with a message that says what it expected."""
+    if not os.path.isfile(config):
+        raise FileNotFoundError(f'teacher config {config} does not exist (model.teacher.config)')
+    if not checkpoint or not os.path.isfile(checkpoint):
+        raise FileNotFoundError(f'teacher checkpoint {checkpoint!r} does not exist (model.teacher.checkpoint): train '
+                                f'the rectification stage first with tools/train.py {config}')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if cfg.model.decode_head.type != 'BiasRectifiedHead':
+        raise ValueError(f'teacher config {config} has a {cfg.model.decode_head.type}; the teacher must be a '
+                         f'rectification config (BiasRectifiedHead)')
+    state = _load_checkpoint(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state)
+    missing = [k for k in INHERITED_KEYS if k not in state]
+    if missing:
+        kind = 'a distillation (student) checkpoint' if any(k.startswith('backbone.layer') for k in state) else \
+            'not a rectification checkpoint'
+        raise ValueError(f'teacher checkpoint {checkpoint} is {kind}: expected the rectification stage\'s '
+                         f'{list(INHERITED_KEYS)}, found keys such as {sorted(state)[:4]}. Point '
+                         f'model.teacher.checkpoint at a checkpoint of tools/train.py {config}.')
+    teacher = MODELS.build(cfg.model)
+    n = state['decode_head.mask_decoder.conv.weight'].shape[0]
+    if n != teacher.decode_head.num_classes:
+        raise ValueError(f'teacher checkpoint {checkpoint} was trained for {n} classes but {config} has '
+                         f'{teacher.decode_head.num_classes}')
+    load_checkpoint(teacher, checkpoint, map_location='cpu', strict=True)
+    teacher.requires_grad_(False).eval()
+    teacher.train = lambda mode=True: teacher  # always in eval mode (BN statistics, no Gumbel)
+    return teacher

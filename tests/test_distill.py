@@ -1,0 +1,160 @@
+"""ReCLIP++ distillation stage: DeepLab V2 student inheriting the frozen rectified head (issue 6)."""
+import copy
+import os
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+from conftest import ROOT, TINY_CLIP, options_dict, run_tool, tiny_options
+from reclip_mmseg.models import build_teacher
+
+RECTIFY = 'configs/reclip_pp/voc_rectify.py'
+DISTILL = 'configs/reclip_pp/voc_distill.py'
+TEACHER_TINY = {f'{w}.{k}': v for w in ('model.backbone.clip', 'model.decode_head.text_encoder.clip')
+                for k, v in TINY_CLIP.items()}
+
+
+@pytest.fixture(scope='module')
+def rect_checkpoint(tmp_path_factory):
+    """A rectification checkpoint of the tiny model after a few SGD steps (so nothing is at its init)."""
+    cfg = Config.fromfile(f'{ROOT}/{RECTIFY}')
+    cfg.merge_from_dict(TEACHER_TINY)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).train()
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.05))
+    for _ in range(2):
+        optim.update_params(sum(model.loss(*_batch()).values()))
+    path = str(tmp_path_factory.mktemp('rect') / 'iter_2.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
+    return path
+
+
+def student_options(checkpoint):
+    opts = ['model.backbone.depth=18', 'model.backbone.init_cfg=None', 'model.decode_head.in_channels=512',
+            'model.decode_head.channels=64', 'model.decode_head.clip_width=128',
+            f'model.teacher.checkpoint={checkpoint}']
+    opts += [f'model.teacher.cfg_options.{k}={v}' for k, v in TEACHER_TINY.items()]
+    return opts
+
+
+def build_student(checkpoint):
+    cfg = Config.fromfile(f'{ROOT}/{DISTILL}')
+    cfg.merge_from_dict(options_dict(student_options(checkpoint)))
+    torch.manual_seed(0)
+    return MODELS.build(cfg.model)
+
+
+def _batch(B=2, size=64):
+    inputs = torch.randn(B, 3, size, size)
+    samples = []
+    for b in range(B):
+        s = SegDataSample()
+        s.set_metainfo(dict(image_level_labels=[b, 5], img_shape=(size, size), pad_shape=(size, size),
+                            ori_shape=(size, size)))
+        samples.append(s)
+    return inputs, samples
+
+
+def test_deeplab_v2_student_layout():
+    cfg = Config.fromfile(f'{ROOT}/{DISTILL}')
+    assert cfg.model.backbone.depth == 101 and cfg.model.backbone.dilations == (1, 1, 2, 4)
+    assert cfg.model.backbone.strides == (1, 2, 1, 1)
+    assert cfg.model.backbone.init_cfg.checkpoint == 'open-mmlab://resnet101_v1c'
+    assert cfg.model.decode_head.aspp.dilations == (6, 12, 18, 24) and cfg.model.decode_head.channels == 512
+    weights = [cfg.model.decode_head[k].loss_weight for k in ('loss_decode', 'loss_feat', 'loss_text')]
+    assert weights == [1.0, 0.5, 0.5]
+    head = MODELS.build(dict(type='DeepLabV2Head', in_channels=8, channels=4, num_classes=3))
+    x = torch.randn(1, 8, 9, 9)
+    expected = sum(torch.nn.functional.conv2d(x, b.weight, b.bias, padding=d, dilation=d)
+                   for b, d in zip(head.aspp, (6, 12, 18, 24)))
+    torch.testing.assert_close(head.forward_features([x]), expected)
+
+
+def test_one_step_trains_the_student_only(rect_checkpoint):
+    model = build_student(rect_checkpoint).train()
+    inputs, samples = _batch()
+    model.loss(inputs, samples)  # first step: builds the teacher and inherits its head
+    teacher = model.teacher
+    teacher_before = copy.deepcopy(teacher.state_dict())
+    clip_before = copy.deepcopy(teacher.backbone.clip_model.state_dict())
+    head = model.decode_head
+    inherited_before = {k: v.clone() for k, v in head.state_dict().items()
+                        if k.startswith(('mask_decoder', 'bias_projector', 'query_embeds', 'reference', 'clip_pos'))}
+    assert torch.equal(head.query_embeds, teacher.decode_head.query_embeds)
+    torch.testing.assert_close(head.reference, teacher.decode_head.prompt_learner())
+    student_before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    optim = OptimWrapper(torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9))
+    optim.update_params(sum(model.loss(inputs, samples).values()))
+    changed = {n for n, p in model.named_parameters() if p.requires_grad and not torch.equal(student_before[n], p)}
+    assert any(n.startswith('backbone.') for n in changed) and any(n.startswith('decode_head.aspp') for n in changed)
+    assert all(n.startswith(('backbone.', 'decode_head.aspp')) for n in student_before)  # nothing else trains
+    for k, v in head.state_dict().items():
+        if k in inherited_before:
+            assert torch.equal(inherited_before[k], v), k
+    for k, v in teacher.state_dict().items():
+        assert torch.equal(teacher_before[k], v), k
+    for k, v in teacher.backbone.clip_model.state_dict().items():
+        assert torch.equal(clip_before[k], v), k
+    state = model.state_dict()
+    assert not any('teacher' in k or 'clip_model' in k for k in state)
+    assert 'decode_head.mask_decoder.conv.weight' in state and 'decode_head.query_embeds' in state
+
+
+@pytest.mark.parametrize('loss_name', ['loss_mask', 'loss_feat', 'loss_text'])
+def test_each_loss_alone_reaches_the_student_backbone(rect_checkpoint, loss_name):
+    model = build_student(rect_checkpoint).train()
+    losses = model.loss(*_batch())
+    assert set(losses) == {'decode.loss_mask', 'decode.loss_feat', 'decode.loss_text'}
+    params = [p for n, p in model.named_parameters() if n.startswith('backbone.') and p.requires_grad]
+    grads = torch.autograd.grad(losses[f'decode.{loss_name}'], params, allow_unused=True)
+    assert sum(g.abs().sum() for g in grads if g is not None) > 0
+
+
+def test_pseudo_labels_equal_the_teachers_own_predictions(rect_checkpoint):
+    model = build_student(rect_checkpoint)
+    crops = [torch.randint(0, 256, (3, 80, 80), dtype=torch.uint8) for _ in range(2)]  # augmented crops, BGR
+    metas = [SegDataSample(metainfo=dict(img_shape=(80, 80), pad_shape=(80, 80), ori_shape=(80, 80)))
+             for _ in range(2)]
+    batch = model.data_preprocessor(dict(inputs=crops, data_samples=copy.deepcopy(metas)), training=True)
+    pseudo, feats = model.teacher_outputs(batch['inputs'])
+    teacher = build_teacher(f'{ROOT}/{RECTIFY}', rect_checkpoint, TEACHER_TINY)
+    assert teacher is not model.teacher
+    with torch.no_grad():  # the teacher's own test path, from the raw crops
+        preds = teacher.test_step(dict(inputs=crops, data_samples=metas))
+    for b in range(2):
+        assert torch.equal(pseudo[b], preds[b].pred_sem_seg.data[0])
+    assert teacher.decode_head.denoise_threshold == 1.0  # VOC prompt denoising is applied to the pseudo labels
+    assert feats.shape == (2, 64, 5, 5)
+
+
+def test_wrong_kind_of_checkpoint_is_refused_with_what_was_expected(rect_checkpoint, tmp_path):
+    student = build_student(rect_checkpoint)
+    student.loss(*_batch())
+    path = str(tmp_path / 'student.pth')
+    torch.save(dict(state_dict=student.state_dict()), path)
+    with pytest.raises(ValueError, match='distillation \\(student\\) checkpoint.*expected the rectification'):
+        build_teacher(f'{ROOT}/{RECTIFY}', path, TEACHER_TINY)
+    with pytest.raises(FileNotFoundError, match='train the rectification stage first'):
+        build_teacher(f'{ROOT}/{RECTIFY}', str(tmp_path / 'missing.pth'), TEACHER_TINY)
+
+
+def test_rectify_distill_test_end_to_end_through_the_tools(voc_root, voc_hypotheses, tmp_path):
+    rect_dir, student_dir = str(tmp_path / 'rect'), str(tmp_path / 'distill')
+    run_tool('tools/train.py', RECTIFY, '--work-dir', rect_dir, '--cfg-options',
+             *tiny_options(voc_root, voc_hypotheses, iters=2, interval=2))
+    data = [o for o in tiny_options(voc_root, voc_hypotheses, iters=2, interval=2) if not o.startswith('model.')]
+    proc = run_tool('tools/train.py', DISTILL, '--work-dir', student_dir, '--cfg-options', *data,
+                    *student_options(f'{rect_dir}/iter_2.pth'))
+    assert 'loss_text' in proc.stdout + proc.stderr
+    # testing the student needs no teacher: point the teacher at nothing
+    opts = [o for o in student_options('/nonexistent.pth')]
+    proc = run_tool('tools/test.py', DISTILL, f'{student_dir}/iter_2.pth', '--work-dir', str(tmp_path / 'test'),
+                    '--cfg-options', *[o for o in tiny_options(voc_root) if not o.startswith('model.')], *opts)
+    assert 'mIoU' in proc.stdout + proc.stderr
+    state = torch.load(f'{student_dir}/iter_2.pth', map_location='cpu', weights_only=True)['state_dict']
+    assert not any('teacher' in k or 'clip' in k.replace('clip_pos_embed', '') for k in state)
+    assert {k.split('.')[0] for k in state} == {'backbone', 'decode_head'}

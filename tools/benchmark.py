@@ -1,0 +1,240 @@
+"""Speed and memory of reclip_mmseg, as ratios against baselines measured in the same run.
+
+    python tools/benchmark.py CONFIG [--mode model|hypotheses|query|prompt|all] [--device cpu|cuda]
+        [--random-weights] [--num-classes 20] [--batch 8] [--size 336] [--repeats 5] [--warmup 2] [--out r.json]
+
+model:      inference images/s at the config's test scale (default 336x500 image) for the rectified model,
+            the bare CLIPViT forward (the floor) and the MaskCLIP head; seconds per training iteration at
+            --batch x --size; peak memory (CPU RSS high-water mark, CUDA max allocated).
+hypotheses: windows/s and s/image at 500x375, batched vs one window at a time (votes must be identical).
+query:      building the Query embeddings (C x 85 templates): truncated batched encoding vs plain encode_text.
+prompt:     Reference prompt forward+backward: shared prefix vs the plain 77-token pass.
+Random weights (--random-weights) are fine for timing. Medians over --repeats after --warmup runs.
+"""
+import argparse
+import copy
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # runnable from a checkout
+
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.optim import OptimWrapper  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmseg.registry import MODELS  # noqa: E402
+from mmseg.structures import SegDataSample  # noqa: E402
+
+import reclip_mmseg  # noqa: E402,F401
+from reclip_mmseg.clip import CLIPTextEncoder, load_clip  # noqa: E402
+
+VOCAB_BY_SIZE = {20: 'voc20', 27: 'coco_stuff27', 59: 'context59', 150: 'ade20k', 171: 'coco_stuff171', 19: 'cityscapes'}
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def timed(fn, repeats, warmup, device):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        fn()
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def peak_memory_mb(device):
+    if device.type == 'cuda':
+        return torch.cuda.max_memory_allocated(device) / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reset_peak(device):
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def model_cfg(config, clip, class_names, head_type=None):
+    cfg = Config.fromfile(config)
+    model = copy.deepcopy(cfg.model)
+    model.backbone.clip = clip
+    model.decode_head.text_encoder.clip = clip
+    model.decode_head.class_names = class_names
+    if head_type == 'MaskCLIPHead':
+        head = model.decode_head
+        model.decode_head = dict(type='MaskCLIPHead', class_names=class_names, text_encoder=head.text_encoder,
+                                 denoise_threshold=head.get('denoise_threshold', 0.0))
+    return cfg, model
+
+
+def test_scale(cfg):
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step.type == 'Resize':
+            long_side, short_side = max(step.scale), min(step.scale)
+            return short_side, min(long_side, round(short_side * 500 / 375 / 16) * 16)
+    return 336, 448
+
+
+def samples(B, size, C, train):
+    out = []
+    for b in range(B):
+        s = SegDataSample()
+        s.set_metainfo(dict(img_shape=size, pad_shape=size, ori_shape=size,
+                            image_level_labels=[b % C, (b + 3) % C] if train else None))
+        out.append(s)
+    return out
+
+
+def bench_model(args, clip, device):
+    names = VOCAB_BY_SIZE[args.num_classes]
+    cfg, rect_cfg = model_cfg(args.config, clip, names)
+    _, maskclip_cfg = model_cfg(args.config, clip, names, 'MaskCLIPHead')
+    rect = MODELS.build(rect_cfg).to(device).eval()
+    maskclip = MODELS.build(maskclip_cfg).to(device).eval()
+    backbone = rect.backbone
+    h, w = test_scale(cfg)
+    x = torch.randn(1, 3, h, w, device=device)
+    res = dict(test_input=[h, w], num_classes=args.num_classes)
+    with torch.no_grad():
+        t_floor = timed(lambda: backbone(x), args.repeats, args.warmup, device)
+        t_rect = timed(lambda: rect.predict(x, samples(1, (h, w), args.num_classes, False)), args.repeats,
+                       args.warmup, device)
+        t_mask = timed(lambda: maskclip.predict(x, samples(1, (h, w), args.num_classes, False)), args.repeats,
+                       args.warmup, device)
+    res.update(inference_images_per_s=dict(clip_vit_floor=1 / t_floor, maskclip=1 / t_mask, rectified=1 / t_rect),
+               inference_ratio_vs_floor=dict(maskclip=t_mask / t_floor, rectified=t_rect / t_floor))
+    # training iteration: forward + backward + SGD step at batch B, size S
+    B, S = args.batch, args.size
+    xb = torch.randn(B, 3, S, S, device=device)
+    rect.train()
+    optim = OptimWrapper(torch.optim.SGD([p for p in rect.parameters() if p.requires_grad], lr=0.01, momentum=0.9))
+    data = samples(B, (S, S), args.num_classes, True)
+
+    def step():
+        losses = rect.loss(xb, data)
+        optim.update_params(sum(losses.values()))
+
+    with torch.no_grad():
+        t_floor_b = timed(lambda: backbone(xb), max(args.repeats // 2, 1), 1, device)
+    reset_peak(device)
+    t_train = timed(step, max(args.repeats // 2, 1), 1, device)
+    res.update(train_batch=B, train_size=S, train_s_per_iter=t_train, backbone_forward_s_same_batch=t_floor_b,
+               train_ratio_vs_floor=t_train / t_floor_b, peak_memory_mb=peak_memory_mb(device),
+               peak_memory_kind='cuda max allocated' if device.type == 'cuda' else 'process RSS high-water mark')
+    return res
+
+
+def bench_hypotheses(args, clip, device):
+    from reclip_mmseg.datasets.hypotheses import WindowClassifier, preprocess_windows, resolve_window, window_boxes
+    import numpy as np
+    model, _ = load_clip(**clip)
+    model = model.to(device)
+    text = CLIPTextEncoder(clip=clip).to(device)
+    query = text.class_embeddings(reclip_mmseg.clip.VOCABULARIES[VOCAB_BY_SIZE[args.num_classes]])
+    image = torch.rand(3, 375, 500)
+    side, step = resolve_window(375, 500, 56, 28)
+    boxes = window_boxes(375, 500, side, step)
+    batched = WindowClassifier(model, query.to(device), batch_size=64)
+
+    def one_by_one():
+        votes = np.zeros(query.shape[0], dtype=np.int64)
+        qn = torch.nn.functional.normalize(query.to(device).float(), dim=-1)
+        with torch.no_grad():
+            for box in boxes:
+                emb = model.encode_image(preprocess_windows(image.to(device), [box], batched.input_size))
+                votes[int((torch.nn.functional.normalize(emb.float(), dim=-1) @ qn.t()).argmax())] += 1
+        return votes
+
+    same = bool((batched.votes(image, boxes) == one_by_one()).all())
+    reps = max(args.repeats // 3, 1)
+    t_batch = timed(lambda: batched.votes(image, boxes), reps, 1, device)
+    t_loop = timed(one_by_one, reps, 1, device)
+    return dict(windows_per_image=len(boxes), window=side, stride=step, identical_votes=same,
+                batched_s_per_image=t_batch, loop_s_per_image=t_loop, batched_windows_per_s=len(boxes) / t_batch,
+                loop_windows_per_s=len(boxes) / t_loop, speedup=t_loop / t_batch)
+
+
+def bench_query(args, clip, device):
+    from reclip_mmseg.clip import VOCABULARIES, prompt_name
+    text = CLIPTextEncoder(clip=clip, cache_dir=False).to(device)
+    names = [prompt_name(n) for n in VOCABULARIES[VOCAB_BY_SIZE[args.num_classes]]]
+    prompts = [t.format(n) for n in names for t in text.templates]
+    tokens = text.tokenize(prompts)
+
+    def plain():
+        with torch.no_grad():
+            for i in range(0, len(prompts), 256):
+                text.clip_model.encode_text(tokens[i:i + 256])
+
+    t_fast = timed(lambda: text._build_class_embeddings(names, progress=False), 1, 0, device)
+    t_plain = timed(plain, 1, 0, device)
+    path_cache = CLIPTextEncoder(clip=clip).to(device)
+    path_cache.class_embeddings(names, progress=False)  # build + write the disk cache
+    fresh = CLIPTextEncoder(clip=clip).to(device)
+    t_load = timed(lambda: (fresh._memory_cache.clear(), fresh.class_embeddings(names)), 3, 0, device)
+    return dict(classes=len(names), prompts=len(prompts), plain_encode_text_s=t_plain, truncated_build_s=t_fast,
+                speedup=t_plain / t_fast, load_from_disk_cache_s=t_load)
+
+
+def bench_prompt(args, clip, device):
+    from reclip_mmseg.clip import VOCABULARIES
+    from reclip_mmseg.models import ReferencePromptLearner
+    text = CLIPTextEncoder(clip=clip, cache_dir=False).to(device)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        learner = ReferencePromptLearner(text, VOCABULARIES[VOCAB_BY_SIZE[args.num_classes]]).to(device)
+
+    def run(shared):
+        learner.shared_prefix = shared
+        learner.context.grad = None
+        learner().sum().backward()
+
+    t_shared = timed(lambda: run(True), args.repeats, args.warmup, device)
+    t_plain = timed(lambda: run(False), max(args.repeats // 2, 1), 1, device)
+    return dict(classes=args.num_classes, shared_prefix_s=t_shared, plain_77_s=t_plain, speedup=t_plain / t_shared)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config')
+    parser.add_argument('--mode', default='model', choices=['model', 'hypotheses', 'query', 'prompt', 'all'])
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--random-weights', action='store_true', help='ViT-B-16 with random weights (timing only)')
+    parser.add_argument('--num-classes', type=int, default=20, choices=sorted(VOCAB_BY_SIZE))
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--size', type=int, default=336)
+    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--out', help='write the JSON result here too')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override the CLIP config, key=value')
+    args = parser.parse_args()
+    init_default_scope('mmseg')
+    device = torch.device(args.device)
+    clip = dict(Config.fromfile(args.config).model.backbone.clip)
+    if args.random_weights:
+        clip = dict(model_name=clip.get('model_name', 'ViT-B-16'), pretrained=None, allow_random_weights=True)
+    if args.cfg_options:
+        clip.update(args.cfg_options)
+    result = dict(config=args.config, device=str(device), torch=torch.__version__, threads=torch.get_num_threads(),
+                  machine=platform.processor() or platform.machine(), clip=clip,
+                  cuda=torch.cuda.get_device_name(device) if device.type == 'cuda' else None)
+    modes = ['model', 'hypotheses', 'query', 'prompt'] if args.mode == 'all' else [args.mode]
+    for mode in modes:
+        result[mode] = globals()[f'bench_{mode}'](args, clip, device)
+        print(json.dumps({mode: result[mode]}, indent=2), flush=True)
+    if args.out:
+        json.dump(result, open(args.out, 'w'), indent=2)
+
+
+if __name__ == '__main__':
+    main()
