@@ -1,3 +1,3 @@
-from .hooks import CheckClassNamesHook
+from .hooks import CheckClassNamesHook, CheckFiniteLossHook
 
-__all__ = ['CheckClassNamesHook']
+__all__ = ['CheckClassNamesHook', 'CheckFiniteLossHook']

@@ -32,3 +32,28 @@ class CheckClassNamesHook(Hook):
     def before_test(self, runner):
         self._check(runner, 'test_dataloader')
 
+
+
+@HOOKS.register_module()
+class CheckFiniteLossHook(Hook):
+    """Stops training at the first non-finite loss, naming the iteration and the last good checkpoint.
+
+    It runs before ``CheckpointHook`` in the same iteration (higher priority), so nothing computed after the
+    loss went bad is ever saved; resume from the named checkpoint (e.g. with a lower learning rate).
+    """
+    priority = 'ABOVE_NORMAL'
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        import math
+        import os
+        bad = {k: float(v) for k, v in (outputs or {}).items()
+               if 'loss' in k and not math.isfinite(float(v))}
+        if not bad:
+            return
+        last = os.path.join(runner.work_dir, 'last_checkpoint')
+        ckpt = open(last).read().strip() if os.path.isfile(last) else None
+        where = f'the last good checkpoint is {ckpt} (resume with --resume)' if ckpt else \
+            'no checkpoint was saved before it'
+        raise FloatingPointError(f'non-finite loss at iteration {runner.iter + 1}: {bad}. Training stopped and '
+                                 f'nothing from this iteration was saved; {where}. Check the data and the learning '
+                                 f'rate.')

@@ -18,7 +18,7 @@ from mmseg.utils import SampleList
 from ..clip.image_encoder import interpolate_pos_embed
 from ..clip.vocabularies import resolve_class_names
 from .bias import bias_logits
-from .heads import BiasRectifiedHead, prompt_denoise
+from .heads import BiasRectifiedHead, check_head_checkpoint
 
 INHERITED_KEYS = ('decode_head.prompt_learner.context', 'decode_head.bias_projector.proj.weight',
                   'decode_head.mask_decoder.conv.weight')
@@ -142,9 +142,15 @@ class RectifiedDistillHead(BaseDecodeHead):
                                'ReCLIPDistiller (which copies it from the teacher) or load a student checkpoint')
         return self.decode(self.features(inputs))
 
-    def _load_from_state_dict(self, *args, **kwargs):
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         self._bias_cache.clear()
-        return super()._load_from_state_dict(*args, **kwargs)
+        check_head_checkpoint(self, state_dict, prefix, 'mask_decoder.conv.weight',
+                              'a distillation (student) checkpoint (tools/train.py configs/reclip_pp/*_distill.py)')
+        if prefix + 'aspp.aspp.0.weight' not in state_dict:
+            raise ValueError(f'RectifiedDistillHead: the checkpoint has no student weights ({prefix}aspp.*); '
+                             f'expected a distillation checkpoint - a rectification checkpoint is tested with its '
+                             f'own config (configs/reclip_pp/*_rectify.py)')
+        return super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def loss_distill(self, inputs, pseudo_labels: torch.Tensor, teacher_feats: torch.Tensor,
                      image_labels: List[torch.Tensor]) -> dict:

@@ -21,6 +21,21 @@ def prompt_denoise(logits: torch.Tensor, threshold: float, temperature: float = 
     return logits - 1e4 * (prob_max < threshold).to(logits.dtype)
 
 
+def check_head_checkpoint(head, state_dict, prefix: str, decoder_key: str, expected: str) -> None:
+    """Refuse, with a message, a checkpoint that has none of this head's weights (another stage or model) or
+    a decoder for another number of classes (MMEngine would only warn and go on half-initialised)."""
+    own = [k for k in state_dict if k.startswith(prefix)]
+    if not own:
+        found = sorted({k.split('.')[0] + '.' + k.split('.')[1] for k in state_dict if k.count('.') > 1})[:6]
+        raise ValueError(f'{type(head).__name__}: the checkpoint has no weights for this head (prefix '
+                         f"'{prefix}'); expected {expected}, found {found}")
+    weight = state_dict.get(prefix + decoder_key)
+    if weight is not None and weight.shape[0] != head.num_classes:
+        raise ValueError(f'{type(head).__name__}: the checkpoint was trained for {weight.shape[0]} classes, the '
+                         f'config has {head.num_classes} ({list(head.class_names)[:5]}...); use the config it was '
+                         f'trained with')
+
+
 class _CLIPTextHead(BaseDecodeHead):
     """Shared by the heads: the class names, the frozen text encoder and the Query embeddings ``T_q``."""
 
@@ -30,6 +45,8 @@ class _CLIPTextHead(BaseDecodeHead):
                  denoise_temperature: float = 10.0,
                  **kwargs):
         names = resolve_class_names(class_names)
+        if len(names) < 2:  # MMSeg would switch to binary (sigmoid-threshold) segmentation
+            raise ValueError(f'{type(self).__name__} needs at least 2 class names, got {list(names)}')
         encoder = MODELS.build(text_encoder or dict(type='CLIPTextEncoder'))
         embed_dim = encoder.clip_model.text_projection.shape[-1] \
             if isinstance(encoder.clip_model.text_projection, torch.Tensor) \
@@ -152,6 +169,11 @@ class BiasRectifiedHead(_CLIPTextHead):
 
     def loss(self, inputs, batch_data_samples: SampleList, train_cfg) -> dict:
         features = self._features(inputs)
+        B, _, h, w = features.shape
+        if self.training and B * h * w == 1:
+            raise ValueError(f'BiasRectifiedHead: a training batch of {B} image(s) with a {h}x{w} feature grid gives '
+                             f"the decoder's BatchNorm a single value per channel; use crops of at least 32 px or "
+                             f'a larger batch (image: {batch_data_samples[0].metainfo.get("img_path", "?")})')
         logits = self.mask_decoder(features, self.rectified_logits(features, inputs.pos))
         masks = self.gumbel(logits)
         labels = [self.image_level_labels(ds) for ds in batch_data_samples]
@@ -162,6 +184,8 @@ class BiasRectifiedHead(_CLIPTextHead):
         self._bias_cache.clear()
         return super().train(mode)
 
-    def _load_from_state_dict(self, *args, **kwargs):
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         self._bias_cache.clear()
-        return super()._load_from_state_dict(*args, **kwargs)
+        check_head_checkpoint(self, state_dict, prefix, 'mask_decoder.conv.weight',
+                              'a rectification checkpoint (tools/train.py configs/reclip_pp/*_rectify.py)')
+        return super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
