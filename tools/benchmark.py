@@ -37,19 +37,26 @@ VOCAB_BY_SIZE = {20: 'voc20', 27: 'coco_stuff27', 59: 'context59', 150: 'ade20k'
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def timed(fn, repeats, warmup, device):
+def timed_interleaved(fns: dict, repeats, warmup, device):
+    """Median seconds of each function, run round-robin so that drift of a noisy machine hits all alike."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns.values():
+            fn()
+    times = {k: [] for k in fns}
     for _ in range(repeats):
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        fn()
-        if device.type == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for k, fn in fns.items():
+            if device.type == 'cuda':
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+            fn()
+            if device.type == 'cuda':
+                torch.cuda.synchronize()
+            times[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def timed(fn, repeats, warmup, device):
+    return timed_interleaved(dict(only=fn), repeats, warmup, device)['only']
 
 
 def peak_memory_mb(device):
@@ -105,11 +112,12 @@ def bench_model(args, clip, device):
     x = torch.randn(1, 3, h, w, device=device)
     res = dict(test_input=[h, w], num_classes=args.num_classes)
     with torch.no_grad():
-        t_floor = timed(lambda: backbone(x), args.repeats, args.warmup, device)
-        t_rect = timed(lambda: rect.predict(x, samples(1, (h, w), args.num_classes, False)), args.repeats,
-                       args.warmup, device)
-        t_mask = timed(lambda: maskclip.predict(x, samples(1, (h, w), args.num_classes, False)), args.repeats,
-                       args.warmup, device)
+        t = timed_interleaved(dict(
+            floor=lambda: backbone(x),
+            rect=lambda: rect.predict(x, samples(1, (h, w), args.num_classes, False)),
+            mask=lambda: maskclip.predict(x, samples(1, (h, w), args.num_classes, False))),
+            args.repeats, args.warmup, device)
+    t_floor, t_rect, t_mask = t['floor'], t['rect'], t['mask']
     res.update(inference_images_per_s=dict(clip_vit_floor=1 / t_floor, maskclip=1 / t_mask, rectified=1 / t_rect),
                inference_ratio_vs_floor=dict(maskclip=t_mask / t_floor, rectified=t_rect / t_floor))
     # training iteration: forward + backward + SGD step at batch B, size S
@@ -123,10 +131,13 @@ def bench_model(args, clip, device):
         losses = rect.loss(xb, data)
         optim.update_params(sum(losses.values()))
 
-    with torch.no_grad():
-        t_floor_b = timed(lambda: backbone(xb), max(args.repeats // 2, 1), 1, device)
+    def floor_batch():
+        with torch.no_grad():
+            backbone(xb)
+
     reset_peak(device)
-    t_train = timed(step, max(args.repeats // 2, 1), 1, device)
+    t = timed_interleaved(dict(floor=floor_batch, train=step), max(args.repeats // 2, 1), 1, device)
+    t_floor_b, t_train = t['floor'], t['train']
     res.update(train_batch=B, train_size=S, train_s_per_iter=t_train, backbone_forward_s_same_batch=t_floor_b,
                train_ratio_vs_floor=t_train / t_floor_b, peak_memory_mb=peak_memory_mb(device),
                peak_memory_kind='cuda max allocated' if device.type == 'cuda' else 'process RSS high-water mark')
@@ -143,7 +154,7 @@ def bench_hypotheses(args, clip, device):
     image = torch.rand(3, 375, 500)
     side, step = resolve_window(375, 500, 56, 28)
     boxes = window_boxes(375, 500, side, step)
-    batched = WindowClassifier(model, query.to(device), batch_size=64)
+    batched = WindowClassifier(model, query.to(device), batch_size=args.hyp_batch)
 
     def one_by_one():
         votes = np.zeros(query.shape[0], dtype=np.int64)
@@ -154,11 +165,15 @@ def bench_hypotheses(args, clip, device):
                 votes[int((torch.nn.functional.normalize(emb.float(), dim=-1) @ qn.t()).argmax())] += 1
         return votes
 
-    same = bool((batched.votes(image, boxes) == one_by_one()).all())
-    reps = max(args.repeats // 3, 1)
-    t_batch = timed(lambda: batched.votes(image, boxes), reps, 1, device)
-    t_loop = timed(one_by_one, reps, 1, device)
-    return dict(windows_per_image=len(boxes), window=side, stride=step, identical_votes=same,
+    batched.votes(image, boxes[:batched.batch_size])  # warm-up
+    t = time.perf_counter()
+    votes_batched = batched.votes(image, boxes)
+    t_batch = time.perf_counter() - t
+    t = time.perf_counter()
+    votes_loop = one_by_one()  # the same votes, one window per forward (each pass is timed once: minutes on CPU)
+    t_loop = time.perf_counter() - t
+    same = bool((votes_batched == votes_loop).all())
+    return dict(windows_per_image=len(boxes), window=side, stride=step, identical_votes=same, batch=args.hyp_batch,
                 batched_s_per_image=t_batch, loop_s_per_image=t_loop, batched_windows_per_s=len(boxes) / t_batch,
                 loop_windows_per_s=len(boxes) / t_loop, speedup=t_loop / t_batch)
 
@@ -215,6 +230,7 @@ def main():
     parser.add_argument('--size', type=int, default=336)
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--hyp-batch', type=int, default=64, help='windows per forward in hypotheses mode')
     parser.add_argument('--out', help='write the JSON result here too')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override the CLIP config, key=value')
     args = parser.parse_args()

@@ -9,6 +9,21 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 
+def add_config_arguments(parser) -> None:
+    """The arguments tools/train.py and tools/test.py share with MMSeg's: overrides and the launcher."""
+    from mmengine.config import DictAction
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings in the config, key=value (e.g. model.decode_head.bias_mode=add)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_tool_args(parser):
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
 def load_config(path: str, cfg_options=None, launcher: str = 'none', work_dir=None) -> Config:
     if not os.path.isfile(path):
         raise FileNotFoundError(f'config file {path} does not exist')
