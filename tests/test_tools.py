@@ -78,3 +78,10 @@ def test_gen_hypotheses_tool_writes_file_keyed_by_name(voc_root, tmp_path):
     names = [n.strip() + '.jpg' for n in open(os.path.join(voc_root, 'ImageSets/Segmentation/train.txt'))]
     assert data['complete'] and sorted(data['labels']) == sorted(names)
     assert all(isinstance(v, list) and all(0 <= c < 20 for c in v) and v for v in data['labels'].values())
+
+
+def test_tensorboard_backend_switchable_from_the_command_line(voc_root, voc_hypotheses, tmp_path):
+    run_tool('tools/train.py', RECTIFY, '--work-dir', str(tmp_path), '--cfg-options',
+             *tiny_options(voc_root, voc_hypotheses, iters=2, interval=2),
+             'visualizer.vis_backends.0.type=TensorboardVisBackend')
+    assert glob.glob(str(tmp_path / '*' / 'vis_data' / 'events.out.tfevents.*'))

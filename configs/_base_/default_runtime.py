@@ -3,7 +3,7 @@ default_scope = 'mmseg'
 custom_imports = dict(imports=['reclip_mmseg'], allow_failed_imports=False)
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))
-# Add dict(type='TensorboardVisBackend') here (or with --cfg-options) to log to TensorBoard.
+# TensorBoard: add dict(type='TensorboardVisBackend') here, or --cfg-options visualizer.vis_backends.0.type=TensorboardVisBackend
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=False)
