@@ -69,9 +69,15 @@ def options_dict(options):
     return {k: DictAction._parse_iterable(v) for k, v in (o.split('=', 1) for o in options)}
 
 
-def run_tool(*args, timeout=300, check=True):
+# Bit-for-bit comparisons between processes need a fixed summation order: math libraries may pick their thread
+# count by the machine's load (MKL_DYNAMIC), which changes float rounding between two otherwise equal runs.
+DETERMINISTIC_ENV = dict(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', MKL_DYNAMIC='FALSE')
+
+
+def run_tool(*args, timeout=300, check=True, env=None):
     """Run a script of tools/ with this interpreter; on failure show its output."""
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env=None if env is None else dict(os.environ, **env))
     if check and proc.returncode != 0:
         raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n'
                              f'{proc.stderr[-6000:]}')

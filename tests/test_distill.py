@@ -158,3 +158,12 @@ def test_rectify_distill_test_end_to_end_through_the_tools(voc_root, voc_hypothe
     state = torch.load(f'{student_dir}/iter_2.pth', map_location='cpu', weights_only=True)['state_dict']
     assert not any('teacher' in k or 'clip' in k.replace('clip_pos_embed', '') for k in state)
     assert {k.split('.')[0] for k in state} == {'backbone', 'decode_head'}
+
+
+def test_student_without_its_imagenet_checkpoint_is_a_clear_error(rect_checkpoint):
+    cfg = Config.fromfile(f'{ROOT}/{DISTILL}')
+    cfg.merge_from_dict(options_dict(student_options(rect_checkpoint)))
+    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint='/nonexistent/resnet101_v1c.pth')
+    model = MODELS.build(cfg.model)
+    with pytest.raises(RuntimeError, match='model.backbone.init_cfg.checkpoint=/path/resnet101_v1c.pth'):
+        model.init_weights()

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import ROOT, TINY_CLIP, run_tool, tiny_options, write_hypotheses
+from conftest import DETERMINISTIC_ENV, ROOT, TINY_CLIP, run_tool, tiny_options, write_hypotheses
 from reclip_mmseg.clip import VOCABULARIES
 from reclip_mmseg.datasets import LoadImageLevelLabels, generate_hypotheses
 from reclip_mmseg.datasets.hypotheses import load_image_rgb, resolve_window
@@ -31,6 +31,10 @@ def test_two_process_ddp_on_cpu_writes_the_query_cache_once(voc_root, voc_hypoth
     assert state['decode_head.mask_decoder.norm.num_batches_tracked'] == 4
     files = os.listdir(cache / 'text_embeds')
     assert len(files) == 1 and files[0].endswith('.pth')  # written once, no temporary leftovers
+    proc = subprocess.run(['bash', 'tools/dist_test.sh', RECTIFY, str(tmp_path / 'wd' / 'iter_4.pth'), '2',
+                           '--work-dir', str(tmp_path / 'test'), '--cfg-options', *tiny_options(voc_root)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and 'mIoU' in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]
 
 
 def test_nan_loss_stops_naming_iteration_and_last_good_checkpoint(voc_root, voc_hypotheses, tmp_path):
@@ -154,3 +158,27 @@ def test_unknown_vocabulary_lists_the_known_ones():
     from reclip_mmseg.clip import resolve_class_names
     with pytest.raises(KeyError, match='Known:.*voc20'):
         resolve_class_names('voc_20')
+
+
+def test_run_killed_mid_training_resumes_to_the_uninterrupted_result(voc_root, voc_hypotheses, tmp_path):
+    import signal
+    import time
+    opts = tiny_options(voc_root, voc_hypotheses, iters=30, interval=2)
+    whole, killed = str(tmp_path / 'whole'), str(tmp_path / 'killed')
+    run_tool('tools/train.py', RECTIFY, '--work-dir', whole, '--cfg-options', *opts, env=DETERMINISTIC_ENV)
+    proc = subprocess.Popen([sys.executable, 'tools/train.py', RECTIFY, '--work-dir', killed, '--cfg-options', *opts],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, **DETERMINISTIC_ENV))
+    deadline = time.time() + 240
+    while not os.path.exists(os.path.join(killed, 'iter_4.pth')) and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not os.path.exists(os.path.join(killed, 'iter_30.pth')), 'the run finished before it could be killed'
+    resumed = run_tool('tools/train.py', RECTIFY, '--work-dir', killed, '--resume', '--cfg-options', *opts,
+                       env=DETERMINISTIC_ENV)
+    where = [line for line in (resumed.stdout + resumed.stderr).splitlines() if 'resumed' in line.lower()]
+    a = torch.load(os.path.join(whole, 'iter_30.pth'), map_location='cpu', weights_only=True)['state_dict']
+    b = torch.load(os.path.join(killed, 'iter_30.pth'), map_location='cpu', weights_only=True)['state_dict']
+    for k in a:
+        assert torch.equal(a[k], b[k]), (k, where, sorted(os.listdir(killed)))

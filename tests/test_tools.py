@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 from PIL import Image
 
-from conftest import ROOT, options_dict, run_tool, tiny_options
+from conftest import DETERMINISTIC_ENV, ROOT, options_dict, run_tool, tiny_options
 
 RECTIFY = 'configs/reclip_pp/voc_rectify.py'
 
@@ -20,12 +20,13 @@ def _state(path):
 def test_resume_ends_with_exactly_the_parameters_of_an_uninterrupted_run(voc_root, voc_hypotheses, tmp_path):
     whole, parts = str(tmp_path / 'whole'), str(tmp_path / 'parts')
     run_tool('tools/train.py', RECTIFY, '--work-dir', whole, '--cfg-options',
-             *tiny_options(voc_root, voc_hypotheses, iters=4, interval=2))
+             *tiny_options(voc_root, voc_hypotheses, iters=4, interval=2), env=DETERMINISTIC_ENV)
     # "interrupted" after iteration 2 (same schedule), then resumed to the end
     run_tool('tools/train.py', RECTIFY, '--work-dir', parts, '--cfg-options',
-             *tiny_options(voc_root, voc_hypotheses, iters=4, interval=2), 'train_cfg.max_iters=2')
+             *tiny_options(voc_root, voc_hypotheses, iters=4, interval=2), 'train_cfg.max_iters=2',
+             env=DETERMINISTIC_ENV)
     out = run_tool('tools/train.py', RECTIFY, '--work-dir', parts, '--resume', '--cfg-options',
-                   *tiny_options(voc_root, voc_hypotheses, iters=4, interval=2))
+                   *tiny_options(voc_root, voc_hypotheses, iters=4, interval=2), env=DETERMINISTIC_ENV)
     assert 'resumed' in (out.stdout + out.stderr).lower()
     a, b = _state(f'{whole}/iter_4.pth'), _state(f'{parts}/iter_4.pth')
     assert set(a) == set(b)

@@ -39,12 +39,13 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want_stamp" ]]; then
   step "environment already installed (stamp matches); re-checking the stack"
 else
   rm -f "$STAMP"
-  step "build tools (mmcv's setup.py imports pkg_resources, hence setuptools<70)"
-  pipi "setuptools<70" wheel ninja || fail "build tools" "check network access to the package index"
-
-  step "torch + torchvision (same build family, from the package index)"
+  # One resolver call for torch and the build tools: torch 2.13 needs setuptools>=77, and mmcv's setup.py imports
+  # pkg_resources, which setuptools dropped in 81.
+  step "torch + torchvision (same build family, from the package index) and mmcv's build tools"
   pipi "$(grep -E '^torch===' "$ROOT/requirements.txt")" "$(grep -E '^torchvision===' "$ROOT/requirements.txt")" \
+    "setuptools>=77,<81" wheel ninja \
     || fail "torch" "check network access to the package index; for a GPU build see README 'Install on a GPU machine'"
+  "$PY" -c "import pkg_resources" 2>/dev/null || fail "build tools" "setuptools lacks pkg_resources, which mmcv's setup.py needs"
 
   if "$PY" -c "import mmcv, mmcv.ops" 2>/dev/null && \
      [[ "$("$PY" -c 'import mmcv; print(mmcv.__version__)')" == "2.1.0" ]]; then
