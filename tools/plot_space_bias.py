@@ -26,7 +26,7 @@ def main():
         curve = json.load(open(path))
         ax.plot(curve['bin_centres'], [100 * v for v in curve['mean_iou']], marker='o',
                 label=f'{label} (slope {curve["slope"]:.2f})')
-    ax.set_xlabel('distance of the object centroid from the image centre (normalised)')
+    ax.set_xlabel('distance of the object centroid from the image centre\n(0 = centre, 1 = corner)')
     ax.set_ylabel('mIoU (%)')
     ax.set_xlim(0, 1)
     ax.grid(alpha=0.3)
