@@ -5,13 +5,10 @@
 # The train pipeline reads the same hypotheses as the rectification stage (text-guided loss).
 _base_ = [
     '../_base_/models/deeplabv2_r101_distill.py', '../_base_/datasets/coco_stuff27.py',
-    '../_base_/schedules/rectify_sgd.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/sgd_poly_80k.py', '../_base_/default_runtime.py'
 ]
 model = dict(
     decode_head=dict(class_names={{_base_.vocabulary}}),
     teacher=dict(config='configs/reclip_pp/coco_stuff27_rectify.py',
                  checkpoint='work_dirs/coco_stuff27_rectify/iter_80000.pth'))
-max_iters = 80000
-param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters // 10)
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters // 10))
+default_hooks = dict(checkpoint=dict(interval=8000))  # and validation: every tenth of the schedule

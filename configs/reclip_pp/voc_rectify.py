@@ -4,11 +4,8 @@
 #   python tools/test.py configs/reclip_pp/voc_rectify.py work_dirs/voc_rectify/iter_20000.pth
 _base_ = [
     '../_base_/models/reclip_vit_b16.py', '../_base_/datasets/voc20.py',
-    '../_base_/schedules/rectify_sgd.py', '../_base_/default_runtime.py'
+    '../_base_/schedules/sgd_poly_20k.py', '../_base_/default_runtime.py'
 ]
 model = dict(decode_head=dict(class_names={{_base_.vocabulary}}, denoise_threshold=1.0))
 # The release counts epochs; SPEC.md does not give their number. VOC train: 1,464 images at batch 1, so 20k iterations ~ 13.7 epochs.
-max_iters = 20000
-param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters // 10)
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters // 10))
+default_hooks = dict(checkpoint=dict(interval=2000))  # and validation: every tenth of the schedule
