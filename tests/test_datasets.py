@@ -1,5 +1,4 @@
 """The five benchmark protocols on synthetic trees in the official layouts (issue 5)."""
-import os
 
 import numpy as np
 import pytest

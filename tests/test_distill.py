@@ -1,6 +1,5 @@
 """ReCLIP++ distillation stage: DeepLab V2 student inheriting the frozen rectified head (issue 6)."""
 import copy
-import os
 
 import pytest
 import torch

@@ -1,5 +1,4 @@
 """Single-image tools: image_demo.py, visualize_bias.py, MMSeg's inference APIs on our configs (issue 8)."""
-import os
 
 import mmcv
 import numpy as np
@@ -60,7 +59,7 @@ def test_checkpoint_refuses_other_class_names(image, rect_ckpt, tmp_path):
     proc = run_tool('tools/image_demo.py', image, 'configs/reclip_pp/voc_rectify.py', rect_ckpt, '--classes',
                     'cat,dog', '--out', str(tmp_path / 'x.png'), '--cfg-options', *TINY, check=False)
     assert proc.returncode != 0 and 'was trained for the classes' in proc.stderr
-    ok = run_tool('tools/image_demo.py', image, 'configs/reclip_pp/voc_rectify.py', rect_ckpt, '--out',
+    run_tool('tools/image_demo.py', image, 'configs/reclip_pp/voc_rectify.py', rect_ckpt, '--out',
                   str(tmp_path / 'y.png'), '--cfg-options', *TINY)
     assert Image.open(tmp_path / 'y.png').size == (500, 375)
 

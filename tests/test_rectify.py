@@ -210,11 +210,17 @@ def test_bias_logits_cached_per_grid_in_eval_mode(monkeypatch):
     calls = []
     original = head.prompt_learner.forward
     monkeypatch.setattr(head.prompt_learner, 'forward', lambda: calls.append(1) or original())
+    inputs, samples = _batch(B=1)
     with torch.no_grad():
-        a = model.predict(*_batch(B=1))
-        b = model.predict(*_batch(B=1))
+        a = model.predict(inputs, copy.deepcopy(samples))[0].seg_logits.data
+        b = model.predict(inputs, copy.deepcopy(samples))[0].seg_logits.data
         model.predict(*_batch(B=1, size=96))
-    assert len(calls) == 2  # one per grid size
+        assert len(calls) == 2  # one per grid size
+        assert torch.equal(a, b)
+        pos = model.backbone(inputs).pos
+        fresh = bias_logits(head.bias_projector(pos), original())  # not through the cache
+        torch.testing.assert_close(head.compute_bias_logits(pos), fresh)
+    assert len(calls) == 2
     head.train()
     assert not head._bias_cache
 
