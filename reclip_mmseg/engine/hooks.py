@@ -1,4 +1,7 @@
 """Hooks of the plugin."""
+import math
+import os
+
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
@@ -44,8 +47,6 @@ class CheckFiniteLossHook(Hook):
     priority = 'ABOVE_NORMAL'
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        import math
-        import os
         bad = {k: float(v) for k, v in (outputs or {}).items()
                if 'loss' in k and not math.isfinite(float(v))}
         if not bad:

@@ -137,7 +137,8 @@ class BiasRectifiedHead(_CLIPTextHead):
     # ------------------------------------------------------------------ the rectified forward pass
     def compute_bias_logits(self, pos: torch.Tensor) -> torch.Tensor:
         """``L_b`` (1, C, h, w) for the positional map ``pos`` (1, W, h, w); cached per grid in eval mode."""
-        if self.training or torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters()):
+        # No cache while gradients must flow (training, or eval with grad enabled and trainable parts).
+        if self.training or (torch.is_grad_enabled() and any(p.requires_grad for p in self.parameters())):
             self._bias_cache.clear()
             return bias_logits(self.bias_projector(pos), self.prompt_learner())
         key = (tuple(pos.shape[-2:]), pos.device, pos.dtype)
