@@ -83,15 +83,11 @@ class RectifiedDistillHead(BaseDecodeHead):
         self.register_buffer('clip_pos_embed', torch.zeros(clip_positions, clip_width))
         self.register_buffer('inherited', torch.zeros((), dtype=torch.bool))
         self.bias_projector = nn.Conv2d(clip_width, channels, 1)
-        self.mask_decoder = None  # built by inherit_from, or from the checkpoint's shapes
-        self._build_decoder(kernel_size=5)
-        self._bias_cache = {}
-
-    def _build_decoder(self, kernel_size: int, norm_cfg=dict(type='BN')):
-        self.mask_decoder = MODELS.build(dict(type='RectifiedMaskDecoder', feat_channels=self.channels,
-                                              num_classes=self.num_classes, kernel_size=kernel_size,
-                                              norm_cfg=norm_cfg))
+        # Same shape as the rectified decoder; its weights come from inherit_from or a student checkpoint.
+        self.mask_decoder = MODELS.build(dict(type='RectifiedMaskDecoder', feat_channels=channels,
+                                              num_classes=len(names), kernel_size=5))
         self._freeze_inherited()
+        self._bias_cache = {}
 
     def _freeze_inherited(self):
         for module in (self.bias_projector, self.mask_decoder):
