@@ -30,6 +30,35 @@ def test_global_embedding_equals_open_clip_encode_image(vit):
     torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-5)
 
 
+def test_encode_global_equals_open_clip_encode_image(vit):
+    x = torch.randn(3, 3, 224, 224)
+    torch.testing.assert_close(vit.encode_global(x), vit.clip_model.encode_image(x), rtol=1e-5, atol=1e-5)
+
+
+def test_batched_window_votes_equal_a_one_window_loop_of_encode_image(vit):
+    """Hypothesis windows batched through ``encode_global`` vote exactly as open_clip's ``encode_image`` run on
+    one window at a time (the plain computation), including a last partial batch."""
+    import numpy as np
+    from reclip_mmseg.datasets import WindowClassifier
+    from reclip_mmseg.datasets.hypotheses import preprocess_windows, window_boxes
+    torch.manual_seed(0)
+    image = F.interpolate(torch.rand(1, 3, 5, 6), size=(75, 100), mode='nearest')[0]  # coloured blocks
+    boxes = window_boxes(75, 100, 32, 16)
+    with torch.no_grad():  # classes = the embeddings of six windows, so that the votes split
+        query = F.normalize(vit.clip_model.encode_image(preprocess_windows(image, boxes[::4], 224)), dim=-1)
+    classifier = WindowClassifier(vit, query, batch_size=5)
+    assert len(boxes) % 5 != 0
+    loop = np.zeros(6, dtype=np.int64)
+    for box in boxes:
+        emb = F.normalize(vit.clip_model.encode_image(preprocess_windows(image, [box], 224)), dim=-1)
+        loop[int((emb @ query.t()).argmax())] += 1
+    votes = classifier.votes(image, boxes)
+    assert votes.sum() == len(boxes) and (votes > 0).sum() > 1  # a real vote, not one class everywhere
+    np.testing.assert_array_equal(votes, loop)
+    with pytest.raises(TypeError, match='needs a CLIPViT'):
+        WindowClassifier(vit.clip_model, query)
+
+
 def _dense_by_hand(model, x):
     """Independent value path: open_clip's own intermediates + the last block's weights, as plain matrices."""
     visual = model.visual

@@ -19,7 +19,7 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmseg.registry import DATASETS  # noqa: E402
 
 import reclip_mmseg  # noqa: E402,F401
-from reclip_mmseg.clip import CLIPTextEncoder, load_clip, resolve_class_names  # noqa: E402
+from reclip_mmseg.clip import CLIPTextEncoder, CLIPViT, resolve_class_names  # noqa: E402
 from reclip_mmseg.datasets import WindowClassifier, generate_hypotheses  # noqa: E402
 from reclip_mmseg.datasets.from_config import hypothesis_transform_cfg, train_dataset_cfg  # noqa: E402
 
@@ -54,12 +54,12 @@ def main():
     dataset = DATASETS.build(ds_cfg)
     paths = [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
 
-    clip_model, weights_id = load_clip(**cfg.model.backbone.clip)
+    image_encoder = CLIPViT(clip=cfg.model.backbone.clip)
     text = CLIPTextEncoder(**{k: v for k, v in head.text_encoder.items() if k != 'type'})
     query = text.class_embeddings(class_names)
-    classifier = WindowClassifier(clip_model.to(args.device), query.to(args.device), params.pop('batch_size'))
+    classifier = WindowClassifier(image_encoder.to(args.device), query.to(args.device), params.pop('batch_size'))
     print(f'{len(paths)} training images, {len(class_names)} classes, windows {params} -> {out_file}')
-    labels = generate_hypotheses(paths, classifier, class_names, out_file, model_id=weights_id, **params)
+    labels = generate_hypotheses(paths, classifier, class_names, out_file, model_id=image_encoder.weights_id, **params)
     n = max(len(labels), 1)
     print(f'\nwrote {out_file}: {len(labels)} images, {sum(map(len, labels.values())) / n:.2f} classes per image, '
           f'{sum(1 for v in labels.values() if not v)} with an empty hypothesis')

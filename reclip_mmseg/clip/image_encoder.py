@@ -68,8 +68,9 @@ class CLIPViT(FrozenCLIPModule):
             self._pos_cache[key] = interpolate_pos_embed(pos, h, w)
         return self._pos_cache[key]
 
-    @torch.no_grad()
-    def forward(self, inputs: torch.Tensor) -> CLIPFeatures:
+    def _tokens_before_last_block(self, inputs: torch.Tensor):
+        """Pad, embed and run every block but the last: (B, 1 + h*w, W) batch-first tokens, the interpolated
+        positional embedding and the grid."""
         visual = self.visual
         dtype = visual.conv1.weight.dtype
         H, W = inputs.shape[-2:]
@@ -92,7 +93,14 @@ class CLIPViT(FrozenCLIPModule):
             x = block(x)
         if not batch_first:
             x = x.transpose(0, 1)
-        last = transformer.resblocks[-1]
+        return x, pos, h, w
+
+    @torch.no_grad()
+    def forward(self, inputs: torch.Tensor) -> CLIPFeatures:
+        visual = self.visual
+        x, pos, h, w = self._tokens_before_last_block(inputs)
+        B = x.shape[0]
+        last = visual.transformer.resblocks[-1]
 
         dense = self._value_path(last, x[:, 1:])
         dense = visual.ln_post(dense) @ visual.proj
@@ -101,6 +109,13 @@ class CLIPViT(FrozenCLIPModule):
         global_embed = self._class_token_path(last, x) if self.with_global else None
         pos_map = pos[1:].t().reshape(1, -1, h, w)
         return CLIPFeatures(dense.float(), pos_map.float(), global_embed)
+
+    @torch.no_grad()
+    def encode_global(self, inputs: torch.Tensor) -> torch.Tensor:
+        """open_clip's ``encode_image`` (B, D), unnormalised, without the work it discards: the last block runs
+        for the class token alone (one query instead of 1 + h*w; ~8% of a 224x224 forward), no dense path."""
+        x, _, _, _ = self._tokens_before_last_block(inputs)
+        return self._class_token_path(self.visual.transformer.resblocks[-1], x)
 
     @staticmethod
     def _value_path(block, x: torch.Tensor) -> torch.Tensor:

@@ -64,14 +64,24 @@ def votes_to_labels(votes: np.ndarray, min_vote_share: float = 0.0) -> List[int]
 
 
 class WindowClassifier:
-    """Top-1 class of each window by the CLIP global embedding vs the Query embeddings, windows batched."""
+    """Top-1 class of each window by the CLIP global embedding vs the Query embeddings, windows batched.
 
-    def __init__(self, clip_model: torch.nn.Module, query_embeds: torch.Tensor, batch_size: int = 64):
-        self.clip_model = clip_model
+    Args:
+        image_encoder: a ``CLIPViT``; its ``encode_global`` is open_clip's ``encode_image`` minus the last
+            block's work for tokens other than the class token.
+        query_embeds: (C, D) Query embeddings.
+        batch_size: windows per forward.
+    """
+
+    def __init__(self, image_encoder: torch.nn.Module, query_embeds: torch.Tensor, batch_size: int = 64):
+        if not hasattr(image_encoder, 'encode_global'):
+            raise TypeError(f'WindowClassifier needs a CLIPViT (reclip_mmseg.clip.CLIPViT), got '
+                            f'{type(image_encoder).__name__}; build one with CLIPViT(clip=cfg.model.backbone.clip)')
+        self.image_encoder = image_encoder
         self.query_embeds = F.normalize(query_embeds.float(), dim=-1)
         self.batch_size = batch_size
-        self.input_size = clip_model.visual.image_size[0] if isinstance(clip_model.visual.image_size, tuple) \
-            else clip_model.visual.image_size
+        size = image_encoder.visual.image_size
+        self.input_size = size[0] if isinstance(size, (tuple, list)) else size
 
     @torch.no_grad()
     def votes(self, image: torch.Tensor, boxes: Sequence[Tuple[int, int, int, int]]) -> np.ndarray:
@@ -80,7 +90,7 @@ class WindowClassifier:
         top1 = []
         for i in range(0, len(boxes), self.batch_size):
             crops = preprocess_windows(image, boxes[i:i + self.batch_size], self.input_size)
-            emb = F.normalize(self.clip_model.encode_image(crops).float(), dim=-1)
+            emb = F.normalize(self.image_encoder.encode_global(crops).float(), dim=-1)
             top1.append((emb @ self.query_embeds.t()).argmax(dim=-1).cpu())
         return np.bincount(torch.cat(top1).numpy(), minlength=self.query_embeds.shape[0])
 
