@@ -98,6 +98,27 @@ def test_decoder_input_order_is_features_then_rectified_logits():
                                                 padding=2))
 
 
+def test_decoder_with_shared_bias_part_equals_one_conv_of_the_sum_values_and_gradients():
+    """The split decoder (per-image [F, L_q] without input gradient + the batch-shared -L_b convolved once) is
+    the plain conv of [F, L_q - L_b]: same output, same gradients for the weights and for L_b."""
+    torch.manual_seed(0)
+    dec = RectifiedMaskDecoder(feat_channels=6, num_classes=3, kernel_size=5).train()
+    feats, query = torch.randn(4, 6, 7, 9), torch.randn(4, 3, 7, 9)
+    bias = torch.randn(1, 3, 7, 9, requires_grad=True)
+    weight = torch.randn(4, 3, 7, 9)
+    (dec(feats, query, -bias) * weight).sum().backward()
+    split = dict(bias=bias.grad.clone(), **{k: p.grad.clone() for k, p in dec.named_parameters()})
+    dec.zero_grad()
+    bias_ref = bias.detach().clone().requires_grad_(True)
+    plain = dec.norm(F.conv2d(torch.cat([feats, query - bias_ref], 1), dec.conv.weight, dec.conv.bias, padding=2))
+    (plain * weight).sum().backward()
+    torch.testing.assert_close(dec(feats, query, -bias.detach()), plain.detach(), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(split['bias'], bias_ref.grad, rtol=1e-5, atol=1e-5)
+    for k, p in dec.named_parameters():
+        torch.testing.assert_close(split[k], p.grad, rtol=1e-5, atol=1e-5)
+    assert split['conv.weight'].abs().sum() > 0 and split['bias'].abs().sum() > 0
+
+
 def test_gumbel_forward_one_hot_backward_soft():
     logits = torch.randn(2, 4, 3, 3, requires_grad=True)
     hard = GumbelMask(scale=100.0, tau=1.0, seed=7)(logits)

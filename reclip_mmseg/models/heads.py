@@ -146,16 +146,24 @@ class BiasRectifiedHead(_CLIPTextHead):
             self._bias_cache[key] = bias_logits(self.bias_projector(pos), self.prompt_learner()).detach()
         return self._bias_cache[key]
 
-    def rectified_logits(self, features: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    def rectified_logit_parts(self, features: torch.Tensor, pos: torch.Tensor
+                              ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """``L_r`` in two parts: per image ``L_q`` (B, C, h, w) and image-independent ``∓L_b`` (1, C, h, w), None
+        with ``bias_mode='none'``. Kept apart so that the decoder convolves the shared part once per batch."""
         query = self.query_logits(features)
         if self.bias_mode == 'none':
-            return query
+            return query, None
         bias = self.compute_bias_logits(pos)
-        return query - bias if self.bias_mode == 'subtract' else query + bias
+        return query, (-bias if self.bias_mode == 'subtract' else bias)
+
+    def rectified_logits(self, features: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """``L_r = L_q − L_b`` (B, C, h, w) (``+`` or no bias for the ablations)."""
+        query, shared = self.rectified_logit_parts(features, pos)
+        return query if shared is None else query + shared
 
     def forward(self, inputs):
         features = self._features(inputs)
-        return self.mask_decoder(features, self.rectified_logits(features, inputs.pos))
+        return self.mask_decoder(features, *self.rectified_logit_parts(features, inputs.pos))
 
     # ------------------------------------------------------------------------------------ training
     @staticmethod
@@ -177,7 +185,7 @@ class BiasRectifiedHead(_CLIPTextHead):
             raise ValueError(f'BiasRectifiedHead: a training batch of {B} image(s) with a {h}x{w} feature grid gives '
                              f"the decoder's BatchNorm a single value per channel; use crops of at least 32 px or "
                              f'a larger batch (image: {batch_data_samples[0].metainfo.get("img_path", "?")})')
-        logits = self.mask_decoder(features, self.rectified_logits(features, inputs.pos))
+        logits = self.mask_decoder(features, *self.rectified_logit_parts(features, inputs.pos))
         masks = self.gumbel(logits)
         labels = [self.image_level_labels(ds) for ds in batch_data_samples]
         loss = self.loss_decode(features, masks, self.query_embeds, labels)
