@@ -86,3 +86,24 @@ def test_tensorboard_backend_switchable_from_the_command_line(voc_root, voc_hypo
              *tiny_options(voc_root, voc_hypotheses, iters=2, interval=2),
              'visualizer.vis_backends.0.type=TensorboardVisBackend')
     assert glob.glob(str(tmp_path / '*' / 'vis_data' / 'events.out.tfevents.*'))
+
+
+def test_benchmark_tool_reports_every_mode_with_same_run_baselines(tmp_path):
+    """tools/benchmark.py on the tiny CLIP: every mode runs and writes its ratios against baselines measured in
+    the same run; the batched hypothesis votes equal the one-window loop's."""
+    out = str(tmp_path / 'bench.json')
+    run_tool('tools/benchmark.py', 'configs/reclip_pp/coco_stuff27_rectify.py', '--mode', 'all', '--device', 'cpu',
+             '--num-classes', '27', '--batch', '2', '--size', '64', '--repeats', '1', '--warmup', '0',
+             '--hyp-batch', '16', '--out', out, '--cfg-options', 'model_name=reclip-tiny', 'pretrained=None',
+             timeout=600)
+    r = json.load(open(out))
+    model = r['model']
+    # a 375x500 original at COCO-Stuff's test scale (short side 512), padded to /16
+    assert model['original_image'] == [375, 500] and model['test_input'] == [512, 688]
+    assert set(model['inference_ratio_vs_floor']) == {'rectified_logits', 'maskclip_logits', 'rectified', 'maskclip'}
+    assert all(v > 0 for v in model['inference_ratio_vs_floor'].values())
+    assert model['train_s_per_iter'] > 0 and model['peak_memory_mb'] > 0
+    hyp = r['hypotheses']
+    assert hyp['identical_votes'] and hyp['windows_per_image'] == 17 * 13  # 56 px windows, stride 28, 500x375
+    assert r['query']['classes'] == 27 and r['query']['prompts'] == 27 * 85 and r['query']['speedup'] > 0
+    assert r['prompt']['classes'] == 27 and r['prompt']['speedup'] > 0

@@ -3,8 +3,10 @@
     python tools/benchmark.py CONFIG [--mode model|hypotheses|query|prompt|all] [--device cpu|cuda]
         [--random-weights] [--num-classes 20] [--batch 8] [--size 336] [--repeats 5] [--warmup 2] [--out r.json]
 
-model:      inference images/s at the config's test scale (default 336x500 image) for the rectified model,
-            the bare CLIPViT forward (the floor) and the MaskCLIP head; seconds per training iteration at
+model:      inference images/s at the config's test scale (a 375x500 original resized as the test pipeline
+            does) for the bare CLIPViT forward (the floor), the rectified model and the MaskCLIP head, each
+            as logits on the feature grid and end to end through MMSeg's predict (resize to the original
+            image + argmax); seconds per training iteration at
             --batch x --size; peak memory (CPU RSS high-water mark, CUDA max allocated).
 hypotheses: windows/s and s/image at 500x375, batched vs one window at a time (votes must be identical).
 query:      building the Query embeddings (C x 85 templates): truncated batched encoding vs plain encode_text.
@@ -31,7 +33,7 @@ from mmseg.registry import MODELS  # noqa: E402
 from mmseg.structures import SegDataSample  # noqa: E402
 
 import reclip_mmseg  # noqa: E402,F401
-from reclip_mmseg.clip import CLIPTextEncoder, load_clip  # noqa: E402
+from reclip_mmseg.clip import CLIPTextEncoder  # noqa: E402
 
 VOCAB_BY_SIZE = {20: 'voc20', 27: 'coco_stuff27', 59: 'context59', 150: 'ade20k', 171: 'coco_stuff171', 19: 'cityscapes'}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -83,20 +85,33 @@ def model_cfg(config, clip, class_names, head_type=None):
     return cfg, model
 
 
+ORIGINAL_IMAGE = (375, 500)  # a VOC-sized original, resized to the config's test scale as MMSeg's pipeline does
+
+
 def test_scale(cfg):
+    """(h, w) of the original image after the config's test Resize (keep ratio), before padding to /16."""
+    H, W = ORIGINAL_IMAGE
     for step in cfg.test_dataloader.dataset.pipeline:
         if step.type == 'Resize':
-            long_side, short_side = max(step.scale), min(step.scale)
-            return short_side, min(long_side, round(short_side * 500 / 375 / 16) * 16)
-    return 336, 448
+            scale = min(max(step.scale) / max(H, W), min(step.scale) / min(H, W))
+            return int(H * scale + 0.5), int(W * scale + 0.5)
+    return H, W
 
 
-def samples(B, size, C, train):
+def samples(B, size, C, train, pad_to=16):
+    """Data samples as MMSeg's test pipeline and SegDataPreProcessor make them: an original image resized to
+    ``size`` and padded to a multiple of ``pad_to`` (inference), or crops of ``size`` (training)."""
+    h, w = size
+    ph, pw = -(-h // pad_to) * pad_to, -(-w // pad_to) * pad_to
     out = []
     for b in range(B):
         s = SegDataSample()
-        s.set_metainfo(dict(img_shape=size, pad_shape=size, ori_shape=size,
-                            image_level_labels=[b % C, (b + 3) % C] if train else None))
+        if train:
+            s.set_metainfo(dict(img_shape=size, pad_shape=size, ori_shape=size,
+                                image_level_labels=[b % C, (b + 3) % C]))
+        else:
+            s.set_metainfo(dict(img_shape=size, pad_shape=(ph, pw), ori_shape=ORIGINAL_IMAGE,
+                                padding_size=[0, pw - w, 0, ph - h]))
         out.append(s)
     return out
 
@@ -109,17 +124,24 @@ def bench_model(args, clip, device):
     maskclip = MODELS.build(maskclip_cfg).to(device).eval()
     backbone = rect.backbone
     h, w = test_scale(cfg)
-    x = torch.randn(1, 3, h, w, device=device)
-    res = dict(test_input=[h, w], num_classes=args.num_classes)
+    x = torch.randn(1, 3, -(-h // 16) * 16, -(-w // 16) * 16, device=device)
+    res = dict(original_image=list(ORIGINAL_IMAGE), test_input=list(x.shape[-2:]), num_classes=args.num_classes)
     with torch.no_grad():
         t = timed_interleaved(dict(
             floor=lambda: backbone(x),
+            # the model's logits on the feature grid: what the method computes on top of the floor
+            rect_logits=lambda: rect._forward(x),
+            mask_logits=lambda: maskclip._forward(x),
+            # MMSeg's predict as tools/test.py runs it: + resize of C-channel logits to the input and to the
+            # original image, argmax (the same for every MMSeg model with C classes)
             rect=lambda: rect.predict(x, samples(1, (h, w), args.num_classes, False)),
             mask=lambda: maskclip.predict(x, samples(1, (h, w), args.num_classes, False))),
             args.repeats, args.warmup, device)
-    t_floor, t_rect, t_mask = t['floor'], t['rect'], t['mask']
-    res.update(inference_images_per_s=dict(clip_vit_floor=1 / t_floor, maskclip=1 / t_mask, rectified=1 / t_rect),
-               inference_ratio_vs_floor=dict(maskclip=t_mask / t_floor, rectified=t_rect / t_floor))
+    res.update(inference_images_per_s={k: 1 / v for k, v in t.items()},
+               inference_ratio_vs_floor=dict(rectified_logits=t['rect_logits'] / t['floor'],
+                                             maskclip_logits=t['mask_logits'] / t['floor'],
+                                             rectified=t['rect'] / t['floor'], maskclip=t['mask'] / t['floor']),
+               mmseg_postprocess_share_of_rectified=(t['rect'] - t['rect_logits']) / t['rect'])
     # training iteration: forward + backward + SGD step at batch B, size S
     B, S = args.batch, args.size
     xb = torch.randn(B, 3, S, S, device=device)
@@ -147,14 +169,15 @@ def bench_model(args, clip, device):
 def bench_hypotheses(args, clip, device):
     from reclip_mmseg.datasets.hypotheses import WindowClassifier, preprocess_windows, resolve_window, window_boxes
     import numpy as np
-    model, _ = load_clip(**clip)
-    model = model.to(device)
+    from reclip_mmseg.clip import CLIPViT
+    image_encoder = CLIPViT(clip=clip).to(device)
+    model = image_encoder.clip_model  # the plain reference: open_clip's encode_image, one window per call
     text = CLIPTextEncoder(clip=clip).to(device)
     query = text.class_embeddings(reclip_mmseg.clip.VOCABULARIES[VOCAB_BY_SIZE[args.num_classes]])
     image = torch.rand(3, 375, 500)
     side, step = resolve_window(375, 500, 56, 28)
     boxes = window_boxes(375, 500, side, step)
-    batched = WindowClassifier(model, query.to(device), batch_size=args.hyp_batch)
+    batched = WindowClassifier(image_encoder, query.to(device), batch_size=args.hyp_batch)
 
     def one_by_one():
         votes = np.zeros(query.shape[0], dtype=np.int64)
