@@ -97,12 +97,12 @@ def test_benchmark_tool_reports_every_mode_with_same_run_baselines(tmp_path):
              '--hyp-batch', '16', '--out', out, '--cfg-options', 'model_name=reclip-tiny', 'pretrained=None',
              timeout=600)
     r = json.load(open(out))
-    model = r['model']
+    model = r['inference']
     # a 375x500 original at COCO-Stuff's test scale (short side 512), padded to /16
     assert model['original_image'] == [375, 500] and model['test_input'] == [512, 688]
     assert set(model['inference_ratio_vs_floor']) == {'rectified_logits', 'maskclip_logits', 'rectified', 'maskclip'}
     assert all(v > 0 for v in model['inference_ratio_vs_floor'].values())
-    assert model['train_s_per_iter'] > 0 and model['peak_memory_mb'] > 0
+    assert r['train']['train_s_per_iter'] > 0 and r['train']['peak_memory_mb'] > 0
     hyp = r['hypotheses']
     assert hyp['identical_votes'] and hyp['windows_per_image'] == 17 * 13  # 56 px windows, stride 28, 500x375
     assert r['query']['classes'] == 27 and r['query']['prompts'] == 27 * 85 and r['query']['speedup'] > 0

@@ -1,13 +1,15 @@
 """Speed and memory of reclip_mmseg, as ratios against baselines measured in the same run.
 
-    python tools/benchmark.py CONFIG [--mode model|hypotheses|query|prompt|all] [--device cpu|cuda]
+    python tools/benchmark.py CONFIG [--mode model|inference|train|hypotheses|query|prompt|all] [--device cpu|cuda]
         [--random-weights] [--num-classes 20] [--batch 8] [--size 336] [--repeats 5] [--warmup 2] [--out r.json]
 
-model:      inference images/s at the config's test scale (a 375x500 original resized as the test pipeline
-            does) for the bare CLIPViT forward (the floor), the rectified model and the MaskCLIP head, each
-            as logits on the feature grid and end to end through MMSeg's predict (resize to the original
-            image + argmax); seconds per training iteration at
-            --batch x --size; peak memory (CPU RSS high-water mark, CUDA max allocated).
+model:      the two modes below, one after the other.
+inference:  images/s at the config's test scale (a 375x500 original resized as the test pipeline does, padded
+            to /16) for the bare CLIPViT forward (the floor), the rectified model and the MaskCLIP head, each
+            as logits on the feature grid and end to end through MMSeg's predict (+ resize to the original
+            image and argmax, as tools/test.py runs it).
+train:      seconds per training iteration at --batch x --size against the bare forward of the same batch;
+            peak memory (CPU: process RSS high-water mark; CUDA: max allocated).
 hypotheses: windows/s and s/image at 500x375, batched vs one window at a time (votes must be identical).
 query:      building the Query embeddings (C x 85 templates): truncated batched encoding vs plain encode_text.
 prompt:     Reference prompt forward+backward: shared prefix vs the plain 77-token pass.
@@ -116,12 +118,15 @@ def samples(B, size, C, train, pad_to=16):
     return out
 
 
-def bench_model(args, clip, device):
+def build_models(args, clip, device):
     names = VOCAB_BY_SIZE[args.num_classes]
     cfg, rect_cfg = model_cfg(args.config, clip, names)
     _, maskclip_cfg = model_cfg(args.config, clip, names, 'MaskCLIPHead')
-    rect = MODELS.build(rect_cfg).to(device).eval()
-    maskclip = MODELS.build(maskclip_cfg).to(device).eval()
+    return cfg, MODELS.build(rect_cfg).to(device).eval(), MODELS.build(maskclip_cfg).to(device).eval()
+
+
+def bench_inference(args, clip, device):
+    cfg, rect, maskclip = build_models(args, clip, device)
     backbone = rect.backbone
     h, w = test_scale(cfg)
     x = torch.randn(1, 3, -(-h // 16) * 16, -(-w // 16) * 16, device=device)
@@ -142,7 +147,13 @@ def bench_model(args, clip, device):
                                              maskclip_logits=t['mask_logits'] / t['floor'],
                                              rectified=t['rect'] / t['floor'], maskclip=t['mask'] / t['floor']),
                mmseg_postprocess_share_of_rectified=(t['rect'] - t['rect_logits']) / t['rect'])
-    # training iteration: forward + backward + SGD step at batch B, size S
+    return res
+
+
+def bench_train(args, clip, device):
+    """Forward + backward + SGD step at batch B, size S, against the bare backbone forward of the same batch."""
+    _, rect, _ = build_models(args, clip, device)
+    backbone = rect.backbone
     B, S = args.batch, args.size
     xb = torch.randn(B, 3, S, S, device=device)
     rect.train()
@@ -160,10 +171,10 @@ def bench_model(args, clip, device):
     reset_peak(device)
     t = timed_interleaved(dict(floor=floor_batch, train=step), max(args.repeats // 2, 1), 1, device)
     t_floor_b, t_train = t['floor'], t['train']
-    res.update(train_batch=B, train_size=S, train_s_per_iter=t_train, backbone_forward_s_same_batch=t_floor_b,
-               train_ratio_vs_floor=t_train / t_floor_b, peak_memory_mb=peak_memory_mb(device),
-               peak_memory_kind='cuda max allocated' if device.type == 'cuda' else 'process RSS high-water mark')
-    return res
+    return dict(train_batch=B, train_size=S, num_classes=args.num_classes, train_s_per_iter=t_train,
+                backbone_forward_s_same_batch=t_floor_b, train_ratio_vs_floor=t_train / t_floor_b,
+                peak_memory_mb=peak_memory_mb(device),
+                peak_memory_kind='cuda max allocated' if device.type == 'cuda' else 'process RSS high-water mark')
 
 
 def bench_hypotheses(args, clip, device):
@@ -245,7 +256,8 @@ def bench_prompt(args, clip, device):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
-    parser.add_argument('--mode', default='model', choices=['model', 'hypotheses', 'query', 'prompt', 'all'])
+    parser.add_argument('--mode', default='model',
+                        choices=['model', 'inference', 'train', 'hypotheses', 'query', 'prompt', 'all'])
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--random-weights', action='store_true', help='ViT-B-16 with random weights (timing only)')
     parser.add_argument('--num-classes', type=int, default=20, choices=sorted(VOCAB_BY_SIZE))
@@ -267,7 +279,8 @@ def main():
     result = dict(config=args.config, device=str(device), torch=torch.__version__, threads=torch.get_num_threads(),
                   machine=platform.processor() or platform.machine(), clip=clip,
                   cuda=torch.cuda.get_device_name(device) if device.type == 'cuda' else None)
-    modes = ['model', 'hypotheses', 'query', 'prompt'] if args.mode == 'all' else [args.mode]
+    modes = dict(model=['inference', 'train'], all=['inference', 'train', 'hypotheses', 'query', 'prompt']).get(
+        args.mode, [args.mode])
     for mode in modes:
         result[mode] = globals()[f'bench_{mode}'](args, clip, device)
         print(json.dumps({mode: result[mode]}, indent=2), flush=True)
