@@ -108,9 +108,11 @@ def test_clip_is_frozen_and_out_of_checkpoints(vit):
     assert not vit.clip_model.training
 
 
-def test_text_ensemble_equals_mean_of_encode_text(text):
-    names = ['cat', 'pottedplant']
-    ours = text.class_embeddings(names, progress=False)
+@pytest.mark.parametrize('batch_size', [256, 37])  # one batch; several batches of length-sorted prompts
+def test_text_ensemble_equals_mean_of_encode_text(text, batch_size):
+    names = ['cat', 'pottedplant', 'chest of drawers']
+    ours = CLIPTextEncoder(clip=TINY_CLIP, cache_dir=False, batch_size=batch_size).class_embeddings(names,
+                                                                                                  progress=False)
     model = text.clip_model
     templates = resolve_templates('reclip85')
     assert len(templates) == 85

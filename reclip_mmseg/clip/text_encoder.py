@@ -5,7 +5,8 @@ learner's learned-context prompts (gradient flows through the frozen tower to th
 
 Both use exact shortcuts that rest on the text transformer's causal attention: the feature read at the
 end-of-text (EOT) position depends only on the tokens up to it, so
-- ensembles are encoded only up to the longest EOT position in the batch, not all 77 positions;
+- ensembles are encoded only up to the longest EOT position in the batch, not all 77 positions, in batches
+  of prompts sorted by that position;
 - learned-context prompts of all classes share ``[SOS] v_1 … v_M``, whose hidden states are then identical
   for every class: they are computed once per pass, and only the class-name positions per class.
 """
@@ -123,17 +124,25 @@ class CLIPTextEncoder(FrozenCLIPModule):
 
     def _build_class_embeddings(self, names: Sequence[str], progress: bool) -> torch.Tensor:
         prompts = [t.format(n) for n in names for t in self.templates]
+        tokens = self.tokenize(prompts)
+        # Batches of prompts of similar length: each batch runs only up to its own last EOT position, so
+        # sorting by EOT position makes most batches shorter than the longest template.
+        order = tokens.argmax(dim=-1).argsort(stable=True)
         chunks = range(0, len(prompts), self.batch_size)
         bar = ProgressBar(len(chunks)) if progress and len(chunks) > 1 else None
         if bar is not None:
             print_log(f'Building Query embeddings: {len(names)} classes x {len(self.templates)} templates',
                       logger='current', level=logging.INFO)
-        feats = []
+        feats = None
         for start in chunks:
-            feats.append(F.normalize(self.encode_tokens(self.tokenize(prompts[start:start + self.batch_size])), dim=-1))
+            index = order[start:start + self.batch_size]
+            batch = F.normalize(self.encode_tokens(tokens[index]), dim=-1).float()
+            if feats is None:
+                feats = batch.new_empty(len(prompts), batch.shape[-1])
+            feats[index] = batch
             if bar is not None:
                 bar.update()
-        feats = torch.cat(feats).reshape(len(names), len(self.templates), -1).float()
+        feats = feats.reshape(len(names), len(self.templates), -1)
         return F.normalize(feats.mean(dim=1), dim=-1)
 
     # ---------------------------------------------------------------------- learned-context prompts
