@@ -118,15 +118,14 @@ def samples(B, size, C, train, pad_to=16):
     return out
 
 
-def build_models(args, clip, device):
-    names = VOCAB_BY_SIZE[args.num_classes]
-    cfg, rect_cfg = model_cfg(args.config, clip, names)
-    _, maskclip_cfg = model_cfg(args.config, clip, names, 'MaskCLIPHead')
-    return cfg, MODELS.build(rect_cfg).to(device).eval(), MODELS.build(maskclip_cfg).to(device).eval()
+def build_model(args, clip, device, head_type=None):
+    cfg, model = model_cfg(args.config, clip, VOCAB_BY_SIZE[args.num_classes], head_type)
+    return cfg, MODELS.build(model).to(device).eval()
 
 
 def bench_inference(args, clip, device):
-    cfg, rect, maskclip = build_models(args, clip, device)
+    cfg, rect = build_model(args, clip, device)
+    _, maskclip = build_model(args, clip, device, 'MaskCLIPHead')
     backbone = rect.backbone
     h, w = test_scale(cfg)
     x = torch.randn(1, 3, -(-h // 16) * 16, -(-w // 16) * 16, device=device)
@@ -152,7 +151,7 @@ def bench_inference(args, clip, device):
 
 def bench_train(args, clip, device):
     """Forward + backward + SGD step at batch B, size S, against the bare backbone forward of the same batch."""
-    _, rect, _ = build_models(args, clip, device)
+    _, rect = build_model(args, clip, device)
     backbone = rect.backbone
     B, S = args.batch, args.size
     xb = torch.randn(B, 3, S, S, device=device)

@@ -113,7 +113,7 @@ class CLIPViT(FrozenCLIPModule):
     @torch.no_grad()
     def encode_global(self, inputs: torch.Tensor) -> torch.Tensor:
         """open_clip's ``encode_image`` (B, D), unnormalised, without the work it discards: the last block runs
-        for the class token alone (one query instead of 1 + h*w; ~8% of a 224x224 forward), no dense path."""
+        for the class token alone (one query instead of 1 + h*w: most of one block of twelve), no dense path."""
         x, _, _, _ = self._tokens_before_last_block(inputs)
         return self._class_token_path(self.visual.transformer.resblocks[-1], x)
 
