@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import ROOT, TINY_CLIP
-from reclip_mmseg.clip import (CLIPTextEncoder, CLIPViT, CLIPWeightsUnavailable, load_clip, prompt_name,
+from reclip_mmseg.clip import (OpenCLIPTextEncoder, CLIPViT, CLIPWeightsUnavailable, load_clip, prompt_name,
                                resolve_templates)
 
 
@@ -20,7 +20,7 @@ def vit():
 
 @pytest.fixture(scope='module')
 def text(tmp_path_factory):
-    return CLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path_factory.mktemp('cache')))
+    return OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path_factory.mktemp('cache')))
 
 
 def test_global_embedding_equals_open_clip_encode_image(vit):
@@ -44,11 +44,11 @@ def test_batched_window_votes_equal_a_one_window_loop_of_encode_image(vit):
     torch.manual_seed(0)
     image = F.interpolate(torch.rand(1, 3, 5, 6), size=(75, 100), mode='nearest')[0]  # coloured blocks
     boxes = window_boxes(75, 100, 32, 16)
-    with torch.no_grad():  # classes = the embeddings of six windows, so that the votes split
+    with torch.no_grad():  # classes = the embeddings of every fourth window, so that the votes split
         query = F.normalize(vit.clip_model.encode_image(preprocess_windows(image, boxes[::4], 224)), dim=-1)
-    classifier = WindowClassifier(vit, query, batch_size=5)
-    assert len(boxes) % 5 != 0
-    loop = np.zeros(6, dtype=np.int64)
+    classifier = WindowClassifier(vit, query, batch_size=4)
+    assert len(boxes) % 4 != 0
+    loop = np.zeros(query.shape[0], dtype=np.int64)
     for box in boxes:
         emb = F.normalize(vit.clip_model.encode_image(preprocess_windows(image, [box], 224)), dim=-1)
         loop[int((emb @ query.t()).argmax())] += 1
@@ -111,7 +111,7 @@ def test_clip_is_frozen_and_out_of_checkpoints(vit):
 @pytest.mark.parametrize('batch_size', [256, 37])  # one batch; several batches of length-sorted prompts
 def test_text_ensemble_equals_mean_of_encode_text(text, batch_size):
     names = ['cat', 'pottedplant', 'chest of drawers']
-    ours = CLIPTextEncoder(clip=TINY_CLIP, cache_dir=False, batch_size=batch_size).class_embeddings(names,
+    ours = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=False, batch_size=batch_size).class_embeddings(names,
                                                                                                   progress=False)
     model = text.clip_model
     templates = resolve_templates('reclip85')
@@ -170,25 +170,25 @@ def test_shared_prefix_matches_plain_pass_values_and_gradients(text, dtype):
 
 
 def test_query_embeddings_are_cached_on_disk(tmp_path, monkeypatch):
-    first = CLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
+    first = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
     emb = first.class_embeddings(['cat', 'dog'], progress=False)
     files = list((tmp_path / 'text_embeds').glob('*.pth'))
     assert len(files) == 1
-    second = CLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
+    second = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
     monkeypatch.setattr(second, '_build_class_embeddings', lambda *a, **k: pytest.fail('rebuilt despite cache'))
     torch.testing.assert_close(second.class_embeddings(['cat', 'dog']), emb)
     # other names or templates: another key
-    third = CLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path), templates='single')
+    third = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path), templates='single')
     assert not torch.equal(third.class_embeddings(['cat', 'dog'], progress=False), emb)
     assert len(list((tmp_path / 'text_embeds').glob('*.pth'))) == 2
 
 
 def test_corrupt_query_cache_is_detected_and_rebuilt(tmp_path):
-    enc = CLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
+    enc = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
     emb = enc.class_embeddings(['cat'], progress=False)
     path = next((tmp_path / 'text_embeds').glob('*.pth'))
     path.write_bytes(b'not a torch file')
-    fresh = CLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
+    fresh = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
     with pytest.warns(UserWarning, match='unreadable'):
         again = fresh.class_embeddings(['cat'], progress=False)
     torch.testing.assert_close(again, emb)

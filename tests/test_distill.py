@@ -66,6 +66,9 @@ def test_deeplab_v2_student_layout():
     assert cfg.model.decode_head.aspp.dilations == (6, 12, 18, 24) and cfg.model.decode_head.channels == 512
     weights = [cfg.model.decode_head[k].loss_weight for k in ('loss_decode', 'loss_feat', 'loss_text')]
     assert weights == [1.0, 0.5, 0.5]
+    # release: ImageNet mean/std for the student, the same tensor for the CLIP teacher (SPEC §8)
+    assert cfg.model.data_preprocessor.mean == [123.675, 116.28, 103.53]
+    assert cfg.model.data_preprocessor.std == [58.395, 57.12, 57.375]
     head = MODELS.build(dict(type='DeepLabV2Head', in_channels=8, channels=4, num_classes=3))
     x = torch.randn(1, 8, 9, 9)
     expected = sum(torch.nn.functional.conv2d(x, b.weight, b.bias, padding=d, dilation=d)
@@ -113,8 +116,12 @@ def test_each_loss_alone_reaches_the_student_backbone(rect_checkpoint, loss_name
     assert sum(g.abs().sum() for g in grads if g is not None) > 0
 
 
-def test_pseudo_labels_equal_the_teachers_own_predictions(rect_checkpoint):
+@pytest.mark.parametrize('normalisation', ['release_imagenet', 'clip'])
+def test_pseudo_labels_equal_the_teachers_own_predictions(rect_checkpoint, normalisation):
     model = build_student(rect_checkpoint)
+    if normalisation == 'clip':  # the switch: CLIP's mean/std for student and teacher
+        model.data_preprocessor.mean.copy_(torch.tensor([122.771, 116.746, 104.094]).view(3, 1, 1))
+        model.data_preprocessor.std.copy_(torch.tensor([68.501, 66.632, 70.323]).view(3, 1, 1))
     crops = [torch.randint(0, 256, (3, 80, 80), dtype=torch.uint8) for _ in range(2)]  # augmented crops, BGR
     metas = [SegDataSample(metainfo=dict(img_shape=(80, 80), pad_shape=(80, 80), ori_shape=(80, 80)))
              for _ in range(2)]
@@ -122,8 +129,14 @@ def test_pseudo_labels_equal_the_teachers_own_predictions(rect_checkpoint):
     pseudo, feats = model.teacher_outputs(batch['inputs'])
     teacher = build_teacher(f'{ROOT}/{RECTIFY}', rect_checkpoint, TEACHER_TINY)
     assert teacher is not model.teacher
-    with torch.no_grad():  # the teacher's own test path, from the raw crops
-        preds = teacher.test_step(dict(inputs=crops, data_samples=metas))
+    with torch.no_grad():
+        if normalisation == 'clip':  # the teacher's own test path, from the raw crops (its CLIP normalisation)
+            preds = teacher.test_step(dict(inputs=crops, data_samples=metas))
+        else:  # release: the ImageNet-normalised crop is fed to the teacher as it is
+            imagenet = (torch.stack(crops)[:, [2, 1, 0]].float()
+                        - torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)) \
+                / torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)
+            preds = teacher.predict(imagenet, metas)
     for b in range(2):
         assert torch.equal(pseudo[b], preds[b].pred_sem_seg.data[0])
     assert teacher.decode_head.denoise_threshold == 1.0  # VOC prompt denoising is applied to the pseudo labels

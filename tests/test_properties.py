@@ -26,7 +26,7 @@ def model_for(names):
                                    test_cfg=dict(size_divisor=16)),
             backbone=dict(type='CLIPViT', clip=TINY_CLIP, with_global=False),
             decode_head=dict(type='BiasRectifiedHead', class_names=list(names),
-                             text_encoder=dict(type='CLIPTextEncoder', clip=TINY_CLIP)),
+                             text_encoder=dict(type='OpenCLIPTextEncoder', clip=TINY_CLIP)),
             test_cfg=dict(mode='whole')))
     return _MODELS[key]
 
@@ -71,7 +71,7 @@ def test_a_single_class_is_refused():
 def test_hypothesis_windows_cover_the_image_and_stay_inside(h, w, side, stride):
     if side > min(h, w):
         return
-    boxes = window_boxes(h, w, side, stride)
+    boxes = window_boxes(h, w, side, stride, cover="full")
     covered = np.zeros((h, w), bool)
     for x0, y0, x1, y1 in boxes:
         assert 0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h and x1 - x0 == side and y1 - y0 == side

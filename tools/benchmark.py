@@ -1,6 +1,6 @@
 """Speed and memory of reclip_mmseg, as ratios against baselines measured in the same run.
 
-    python tools/benchmark.py CONFIG [--mode model|inference|train|hypotheses|query|prompt|all] [--device cpu|cuda]
+    python tools/benchmark.py CONFIG [--mode model|inference|train|hypotheses|query|prompt|dense|all] [--dense-mode M ...] [--device cpu|cuda]
         [--random-weights] [--num-classes 20] [--batch 8] [--size 336] [--repeats 5] [--warmup 2] [--out r.json]
 
 model:      the two modes below, one after the other.
@@ -13,6 +13,9 @@ train:      seconds per training iteration at --batch x --size against the bare 
 hypotheses: windows/s and s/image at 500x375, batched vs one window at a time (votes must be identical).
 query:      building the Query embeddings (C x 85 templates): truncated batched encoding vs plain encode_text.
 prompt:     Reference prompt forward+backward: shared prefix vs the plain 77-token pass.
+dense:      each --dense-mode (default: all) of CLIPViT + the Query head, whole image at the config's test scale
+            and slide inference (224 x 224 windows, stride 112, the training-free protocol), as ratios to the
+            'maskclip' forward timed in the same run.
 Random weights (--random-weights) are fine for timing. Medians over --repeats after --warmup runs.
 """
 import argparse
@@ -35,7 +38,7 @@ from mmseg.registry import MODELS  # noqa: E402
 from mmseg.structures import SegDataSample  # noqa: E402
 
 import reclip_mmseg  # noqa: E402,F401
-from reclip_mmseg.clip import CLIPTextEncoder  # noqa: E402
+from reclip_mmseg.clip import OpenCLIPTextEncoder  # noqa: E402
 
 VOCAB_BY_SIZE = {20: 'voc20', 27: 'coco_stuff27', 59: 'context59', 150: 'ade20k', 171: 'coco_stuff171', 19: 'cityscapes'}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -182,7 +185,7 @@ def bench_hypotheses(args, clip, device):
     from reclip_mmseg.clip import CLIPViT
     image_encoder = CLIPViT(clip=clip).to(device)
     model = image_encoder.clip_model  # the plain reference: open_clip's encode_image, one window per call
-    text = CLIPTextEncoder(clip=clip).to(device)
+    text = OpenCLIPTextEncoder(clip=clip).to(device)
     query = text.class_embeddings(reclip_mmseg.clip.VOCABULARIES[VOCAB_BY_SIZE[args.num_classes]])
     image = torch.rand(3, 375, 500)
     side, step = resolve_window(375, 500, 56, 28)
@@ -213,7 +216,7 @@ def bench_hypotheses(args, clip, device):
 
 def bench_query(args, clip, device):
     from reclip_mmseg.clip import VOCABULARIES, prompt_name
-    text = CLIPTextEncoder(clip=clip, cache_dir=False).to(device)
+    text = OpenCLIPTextEncoder(clip=clip, cache_dir=False).to(device)
     names = [prompt_name(n) for n in VOCABULARIES[VOCAB_BY_SIZE[args.num_classes]]]
     prompts = [t.format(n) for n in names for t in text.templates]
     tokens = text.tokenize(prompts)
@@ -225,9 +228,9 @@ def bench_query(args, clip, device):
 
     t_fast = timed(lambda: text._build_class_embeddings(names, progress=False), 1, 0, device)
     t_plain = timed(plain, 1, 0, device)
-    path_cache = CLIPTextEncoder(clip=clip).to(device)
+    path_cache = OpenCLIPTextEncoder(clip=clip).to(device)
     path_cache.class_embeddings(names, progress=False)  # build + write the disk cache
-    fresh = CLIPTextEncoder(clip=clip).to(device)
+    fresh = OpenCLIPTextEncoder(clip=clip).to(device)
     t_load = timed(lambda: (fresh._memory_cache.clear(), fresh.class_embeddings(names)), 3, 0, device)
     return dict(classes=len(names), prompts=len(prompts), plain_encode_text_s=t_plain, truncated_build_s=t_fast,
                 speedup=t_plain / t_fast, load_from_disk_cache_s=t_load)
@@ -236,7 +239,7 @@ def bench_query(args, clip, device):
 def bench_prompt(args, clip, device):
     from reclip_mmseg.clip import VOCABULARIES
     from reclip_mmseg.models import ReferencePromptLearner
-    text = CLIPTextEncoder(clip=clip, cache_dir=False).to(device)
+    text = OpenCLIPTextEncoder(clip=clip, cache_dir=False).to(device)
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -252,11 +255,34 @@ def bench_prompt(args, clip, device):
     return dict(classes=args.num_classes, shared_prefix_s=t_shared, plain_77_s=t_plain, speedup=t_plain / t_shared)
 
 
+def bench_dense(args, clip, device):
+    """Each dense mode's inference cost relative to 'maskclip', whole image and slide, round-robin in one run."""
+    from reclip_mmseg.clip.image_encoder import DENSE_MODES
+    cfg, base = model_cfg(args.config, clip, VOCAB_BY_SIZE[args.num_classes], 'MaskCLIPHead')
+    modes = list(dict.fromkeys(['maskclip'] + list(args.dense_mode or DENSE_MODES)))
+    h, w = test_scale(cfg)
+    x = torch.randn(1, 3, -(-h // 16) * 16, -(-w // 16) * 16, device=device)
+    metas = [dict(img_shape=tuple(x.shape[-2:]), pad_shape=tuple(x.shape[-2:]), ori_shape=tuple(x.shape[-2:]))]
+    fns = {}
+    for mode in modes:
+        model_dict = copy.deepcopy(base)
+        model_dict.backbone.dense_mode = mode
+        model_dict.test_cfg = dict(mode='slide', crop_size=(224, 224), stride=(112, 112))
+        model = MODELS.build(model_dict).to(device).eval()
+        fns[f'{mode}/whole'] = lambda m=model: m._forward(x)
+        fns[f'{mode}/slide'] = lambda m=model: m.inference(x, metas)
+    with torch.no_grad():
+        t = timed_interleaved(fns, args.repeats, args.warmup, device)
+    return dict(test_input=list(x.shape[-2:]), num_classes=args.num_classes, seconds=t,
+                ratio_vs_maskclip={k: v / t[f'maskclip/{k.split("/")[1]}'] for k, v in t.items()})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
     parser.add_argument('--mode', default='model',
-                        choices=['model', 'inference', 'train', 'hypotheses', 'query', 'prompt', 'all'])
+                        choices=['model', 'inference', 'train', 'hypotheses', 'query', 'prompt', 'dense', 'all'])
+    parser.add_argument('--dense-mode', nargs='+', help="dense modes to time in --mode dense (default: all)")
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--random-weights', action='store_true', help='ViT-B-16 with random weights (timing only)')
     parser.add_argument('--num-classes', type=int, default=20, choices=sorted(VOCAB_BY_SIZE))
@@ -278,7 +304,7 @@ def main():
     result = dict(config=args.config, device=str(device), torch=torch.__version__, threads=torch.get_num_threads(),
                   machine=platform.processor() or platform.machine(), clip=clip,
                   cuda=torch.cuda.get_device_name(device) if device.type == 'cuda' else None)
-    modes = dict(model=['inference', 'train'], all=['inference', 'train', 'hypotheses', 'query', 'prompt']).get(
+    modes = dict(model=['inference', 'train'], all=['inference', 'train', 'hypotheses', 'query', 'prompt', 'dense']).get(
         args.mode, [args.mode])
     for mode in modes:
         result[mode] = globals()[f'bench_{mode}'](args, clip, device)

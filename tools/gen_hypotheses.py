@@ -19,9 +19,10 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmseg.registry import DATASETS  # noqa: E402
 
 import reclip_mmseg  # noqa: E402,F401
-from reclip_mmseg.clip import CLIPTextEncoder, CLIPViT, resolve_class_names  # noqa: E402
+from reclip_mmseg.clip import OpenCLIPTextEncoder, CLIPViT, resolve_class_names  # noqa: E402
 from reclip_mmseg.datasets import WindowClassifier, generate_hypotheses  # noqa: E402
-from reclip_mmseg.datasets.from_config import hypothesis_transform_cfg, train_dataset_cfg  # noqa: E402
+from reclip_mmseg.datasets.from_config import (hypothesis_transform_cfg, resolve_hypothesis_file,  # noqa: E402
+                                               train_dataset_cfg)
 
 
 def parse_args():
@@ -39,13 +40,23 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    resolve_hypothesis_file(cfg)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     head = cfg.model.decode_head
     class_names = resolve_class_names(head.class_names)
     step, _ = hypothesis_transform_cfg(cfg)
     out_file = args.out or step.hypothesis_file
-    params = dict(window_size=56, window_stride=0.5, min_vote_share=0.0, batch_size=64)
+    params = dict(min_vote_share=0.0, window_cover='release', batch_size=64)
     params.update(cfg.get('hypotheses', {}))
+    if 'window_size' not in params:  # the release: crop_size / 6 (VOC 56, Context 80, others 85), stride half
+        crop = cfg.get('crop_size')
+        if not crop:
+            raise KeyError(f'{args.config} names neither hypotheses.window_size nor crop_size; set '
+                           f'`hypotheses = dict(window_size=PX)` (the release uses crop_size / 6)')
+        params['window_size'] = int(min(crop) if isinstance(crop, (tuple, list)) else crop) // 6
+        print(f'hypotheses.window_size not set: using crop_size {tuple(crop) if isinstance(crop, (tuple, list)) else crop}'
+              f' / 6 = {params["window_size"]} px, as the release does')
+    params.setdefault('window_stride', params['window_size'] // 2)
     if args.batch_size:
         params['batch_size'] = args.batch_size
 
@@ -55,7 +66,7 @@ def main():
     paths = [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
 
     image_encoder = CLIPViT(clip=cfg.model.backbone.clip)
-    text = CLIPTextEncoder(**{k: v for k, v in head.text_encoder.items() if k != 'type'})
+    text = OpenCLIPTextEncoder(**{k: v for k, v in head.text_encoder.items() if k != 'type'})
     query = text.class_embeddings(class_names)
     classifier = WindowClassifier(image_encoder.to(args.device), query.to(args.device), params.pop('batch_size'))
     print(f'{len(paths)} training images, {len(class_names)} classes, windows {params} -> {out_file}')

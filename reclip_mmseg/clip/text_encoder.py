@@ -1,4 +1,4 @@
-"""``CLIPTextEncoder``: the frozen CLIP text tower (SPEC.md §2–3).
+"""``OpenCLIPTextEncoder``: the frozen CLIP text tower (SPEC.md §2–3).
 
 Two uses: the Query head's prompt-ensemble class embeddings (cached on disk), and the Reference prompt
 learner's learned-context prompts (gradient flows through the frozen tower to the context vectors).
@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import warnings
 from typing import Dict, Optional, Sequence, Tuple
 
 import open_clip
@@ -21,8 +22,6 @@ import torch
 import torch.nn.functional as F
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
-import mmseg.models  # noqa: F401  (registers MMSeg's own CLIPTextEncoder first, see below)
-from mmseg.models.text_encoder import CLIPTextEncoder as MMSegCLIPTextEncoder
 from mmseg.registry import MODELS
 
 from ..utils import atomic_save, load_or_none, main_process_first
@@ -32,13 +31,10 @@ from .vocabularies import prompt_name, resolve_templates
 DEFAULT_CACHE_DIR = os.path.join(os.path.expanduser('~'), '.cache', 'reclip_mmseg')
 
 
-# MMSeg 1.2 registers a `CLIPTextEncoder` of its own (SAN's). DESIGN.md makes `CLIPTextEncoder` ours, so ours
-# replaces it in the registry (force=True) and MMSeg's stays reachable as `type='MMSegCLIPTextEncoder'`.
-MODELS.register_module(name='MMSegCLIPTextEncoder', module=MMSegCLIPTextEncoder, force=True)
-
-
-@MODELS.register_module(force=True)
-class CLIPTextEncoder(FrozenCLIPModule):
+# Named OpenCLIPTextEncoder, not CLIPTextEncoder: that name is MMSeg's own (SAN's text encoder), and importing
+# the plugin must never replace an upstream registry entry.
+@MODELS.register_module()
+class OpenCLIPTextEncoder(FrozenCLIPModule):
     """Frozen CLIP text tower.
 
     Args:
@@ -54,7 +50,7 @@ class CLIPTextEncoder(FrozenCLIPModule):
         super().__init__(clip=clip, init_cfg=init_cfg)
         model = self.clip_model
         if getattr(model, 'text_pool_type', 'argmax') != 'argmax' or not hasattr(model, 'token_embedding'):
-            raise ValueError(f"CLIPTextEncoder needs a CLIP text tower pooled at the EOT token; "
+            raise ValueError(f"OpenCLIPTextEncoder needs a CLIP text tower pooled at the EOT token; "
                              f"'{self.clip_cfg['model_name']}' is not one")
         self.templates = resolve_templates(templates)
         if cache_dir is None:
@@ -69,6 +65,12 @@ class CLIPTextEncoder(FrozenCLIPModule):
     # ----------------------------------------------------------------------------------------- basics
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
         return self.tokenizer(list(texts)).to(self.clip_model.token_embedding.weight.device)
+
+    @property
+    def embed_dim(self) -> int:
+        """D, the joint embedding width (the text projection's output)."""
+        proj = self.clip_model.text_projection
+        return proj.out_features if isinstance(proj, torch.nn.Linear) else proj.shape[-1]
 
     def _project(self, x: torch.Tensor) -> torch.Tensor:
         proj = self.clip_model.text_projection
@@ -93,7 +95,7 @@ class CLIPTextEncoder(FrozenCLIPModule):
 
     # ----------------------------------------------------------------------------- Query ensembles
     def _cache_key(self, names: Sequence[str]) -> str:
-        fields = dict(weights=self.weights_id, templates=list(self.templates), names=list(names), version=1)
+        fields = dict(weights=self.weights_id, templates=list(self.templates), names=list(names), version=2)
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:32]
 
     def class_embeddings(self, class_names: Sequence[str], progress: bool = True) -> torch.Tensor:
@@ -110,17 +112,42 @@ class CLIPTextEncoder(FrozenCLIPModule):
         path = os.path.join(self.cache_dir, 'text_embeds', f'{key}.pth') if self.cache_dir else None
         with main_process_first():
             cached = load_or_none(path, what='Query-embedding cache') if path else None
-            if not (isinstance(cached, dict) and cached.get('names') == names
-                    and isinstance(cached.get('embeds'), torch.Tensor)
-                    and cached['embeds'].shape[0] == len(names)):
+            embeds = self._valid_cached_embeds(cached, names, path)
+            if embeds is None:
                 embeds = self._build_class_embeddings(names, progress).cpu()
                 if path:
-                    atomic_save(dict(names=names, templates=list(self.templates), weights=self.weights_id,
-                                     embeds=embeds), path)
-            else:
-                embeds = cached['embeds']
+                    try:
+                        atomic_save(dict(names=names, templates=list(self.templates), weights=self.weights_id,
+                                         embeds=embeds, checksum=_tensor_checksum(embeds)), path)
+                    except OSError as err:  # read-only or full disk: the embeddings are computed, go on
+                        warnings.warn(f'Query-embedding cache {path} could not be written ({err}); going on '
+                                      f'without the disk cache (set RECLIP_CACHE_DIR to a writable folder).')
         self._memory_cache[key] = embeds
         return embeds.to(device)
+
+    def _valid_cached_embeds(self, cached, names, path) -> Optional[torch.Tensor]:
+        """The cached (C, D) embeddings if the file is this cache's and intact: same names, finite, unit-norm
+        rows of the text width, and the checksum stored beside them; otherwise None (with a warning when a file
+        was there but damaged: it is rebuilt)."""
+        if not isinstance(cached, dict):
+            return None
+        embeds = cached.get('embeds')
+        dim = self.embed_dim
+        problem = None
+        if cached.get('names') != names:
+            problem = 'it was written for other class names'
+        elif not isinstance(embeds, torch.Tensor) or tuple(embeds.shape) != (len(names), dim):
+            problem = f'its embeddings have shape {getattr(embeds, "shape", None)}, expected ({len(names)}, {dim})'
+        elif not torch.isfinite(embeds).all():
+            problem = 'its embeddings are not finite'
+        elif cached.get('checksum') != _tensor_checksum(embeds):
+            problem = 'its checksum does not match its data'
+        elif not torch.allclose(embeds.norm(dim=-1), torch.ones(len(names)), atol=1e-3):
+            problem = 'its embeddings are not unit-norm'
+        if problem:
+            warnings.warn(f'Query-embedding cache {path} is damaged ({problem}); rebuilding it.')
+            return None
+        return embeds
 
     def _build_class_embeddings(self, names: Sequence[str], progress: bool) -> torch.Tensor:
         prompts = [t.format(n) for n in names for t in self.templates]
@@ -165,7 +192,7 @@ class CLIPTextEncoder(FrozenCLIPModule):
         ids[:, 1 + num_context:] = full[:, 1:1 + n_name]
         eot_id = int(full[0].max())
         truncated = [n for n, row in zip(names, ids) if not (row[1 + num_context:] == eot_id).any()]
-        return ids, ids.argmax(dim=-1), truncated
+        return ids, context_prompt_read_positions(ids, num_context), truncated
 
     def encode_with_context(self, context: torch.Tensor, token_ids: torch.Tensor, num_context: int,
                             shared_prefix: bool = True) -> torch.Tensor:
@@ -176,7 +203,7 @@ class CLIPTextEncoder(FrozenCLIPModule):
         """
         model = self.clip_model
         token_ids = token_ids.to(context.device)
-        eot = token_ids.argmax(dim=-1)
+        eot = context_prompt_read_positions(token_ids, num_context)
         length = int(eot.max()) + 1
         emb = model.token_embedding(token_ids[:, :length])
         prefix_len = 1 + num_context
@@ -195,6 +222,18 @@ class CLIPTextEncoder(FrozenCLIPModule):
         x = torch.cat([prefix.expand(C, -1, -1), suffix], dim=1)
         x = model.ln_final(x[torch.arange(C, device=x.device), eot])
         return self._project(x)
+
+
+def _tensor_checksum(t: torch.Tensor) -> str:
+    return hashlib.sha256(t.detach().cpu().contiguous().float().numpy().tobytes()).hexdigest()
+
+
+def context_prompt_read_positions(token_ids: torch.Tensor, num_context: int) -> torch.Tensor:
+    """(C,) where each ``[SOS] ctx*M [name positions]`` prompt is read: its EOT position, or, when the name's EOT
+    was cut off, the highest-id position *among the name positions* (SPEC §3). EOT has the largest id of the
+    vocabulary, so both are the argmax over the name positions; an argmax over the whole row would pick SOS
+    (id 49406 outranks every word) whenever EOT is missing."""
+    return 1 + num_context + token_ids[:, 1 + num_context:].argmax(dim=-1)
 
 
 def _block_shared_prefix(block, prefix: torch.Tensor, suffix: torch.Tensor):

@@ -1,4 +1,5 @@
 """Reading what the offline tools need out of a training config."""
+import os
 from typing import Tuple
 
 from mmengine.config import Config, ConfigDict
@@ -22,3 +23,16 @@ def hypothesis_transform_cfg(cfg: Config) -> Tuple[ConfigDict, int]:
             return step, i
     raise KeyError('the train pipeline has no LoadImageLevelLabels step, so nothing would read the hypotheses; '
                    'add dict(type="LoadImageLevelLabels", hypothesis_file=...) after LoadImageFromFile')
+
+
+def resolve_hypothesis_file(cfg: Config) -> None:
+    """Make a relative ``LoadImageLevelLabels.hypothesis_file`` absolute against the train dataset's
+    ``data_root``, in place. Done after ``--cfg-options`` are merged, so overriding
+    ``train_dataloader.dataset.data_root`` moves the hypotheses with the data (MMEngine would otherwise fix the
+    path when the config file is read). Absolute paths are left alone; configs without the step are untouched."""
+    if not cfg.get('train_dataloader'):
+        return
+    ds = train_dataset_cfg(cfg)
+    for step in ds.get('pipeline', []):
+        if step.get('type') == 'LoadImageLevelLabels' and not os.path.isabs(step.get('hypothesis_file', '/')):
+            step.hypothesis_file = os.path.join(ds.get('data_root') or '', step.hypothesis_file)

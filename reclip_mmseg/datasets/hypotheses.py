@@ -34,10 +34,24 @@ def resolve_window(height: int, width: int, size: Union[int, float], stride: Uni
     return side, step
 
 
-def window_boxes(height: int, width: int, side: int, stride: int) -> List[Tuple[int, int, int, int]]:
-    """Square windows ``(x0, y0, x1, y1)`` at multiples of ``stride``, plus one flush with the far edge if the
-    grid stops short of it, so every pixel is covered."""
+WINDOW_COVERS = ('release', 'full')
+
+
+def window_boxes(height: int, width: int, side: int, stride: int, cover: str = 'release'
+                 ) -> List[Tuple[int, int, int, int]]:
+    """Square windows ``(x0, y0, x1, y1)``.
+
+    ``cover='release'`` (default, SPEC §5): starts ``range(0, length - side, stride)``, end exclusive, so no window
+    is flush with the far edge (24 windows on a 200x150 image, side 56, stride 28); an image exactly one window
+    long, where that range is empty, gets the one window at 0. ``cover='full'``: starts at multiples of ``stride``
+    plus one flush with the far edge if the grid stops short of it, so every pixel is covered (more windows,
+    so more classes may get a vote)."""
+    if cover not in WINDOW_COVERS:
+        raise ValueError(f'hypothesis window cover must be one of {WINDOW_COVERS}, got {cover!r}')
+
     def starts(length):
+        if cover == 'release':
+            return list(range(0, length - side, stride)) or [0]
         s = list(range(0, length - side + 1, stride))
         if s[-1] + side < length:
             s.append(length - side)
@@ -117,7 +131,7 @@ def load_image_rgb(path: str) -> torch.Tensor:
 
 def generate_hypotheses(image_paths: Iterable[str], classifier: WindowClassifier, class_names: Sequence[str],
                         out_file: str, window_size: Union[int, float] = 56, window_stride: Union[int, float] = 0.5,
-                        min_vote_share: float = 0.0, model_id: str = '', save_every: int = 20,
+                        min_vote_share: float = 0.0, window_cover: str = 'release', model_id: str = '', save_every: int = 20,
                         progress: bool = True) -> Dict[str, List[int]]:
     """Write ``out_file`` (JSON) with each image's hypothesis; resumes a partial file made with the same
     settings, so an interrupted run loses at most ``save_every`` images."""
@@ -127,7 +141,8 @@ def generate_hypotheses(image_paths: Iterable[str], classifier: WindowClassifier
         dup = sorted({n for n in names if names.count(n) > 1})[:5]
         raise ValueError(f'image file names must be unique to key hypotheses; duplicates: {dup}')
     header = dict(version=FILE_VERSION, classes=list(class_names), model=model_id,
-                  window_size=window_size, window_stride=window_stride, min_vote_share=min_vote_share)
+                  window_size=window_size, window_stride=window_stride, min_vote_share=min_vote_share,
+                  window_cover=window_cover)
     done: Dict[str, List[int]] = {}
     if os.path.isfile(out_file):
         try:
@@ -147,7 +162,7 @@ def generate_hypotheses(image_paths: Iterable[str], classifier: WindowClassifier
     for i, (path, name) in enumerate(todo):
         image = load_image_rgb(path)
         side, step = resolve_window(image.shape[1], image.shape[2], window_size, window_stride, path)
-        votes = classifier.votes(image, window_boxes(image.shape[1], image.shape[2], side, step))
+        votes = classifier.votes(image, window_boxes(image.shape[1], image.shape[2], side, step, window_cover))
         done[name] = votes_to_labels(votes, min_vote_share)
         if bar is not None:
             bar.update()

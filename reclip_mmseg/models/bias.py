@@ -17,7 +17,7 @@ class ReferencePromptLearner(BaseModule):
     """CoOp-style shared context ``[SOS] v_1 … v_M [name] `` -> Reference text features ``R̂ (C, D)``.
 
     Args:
-        text_encoder: a ``CLIPTextEncoder`` (module) or its config; frozen, gradients pass through it to
+        text_encoder: a ``OpenCLIPTextEncoder`` (module) or its config; frozen, gradients pass through it to
             the context only.
         class_names: the class names (dataset spelling; prompt aliases applied by the encoder).
         num_context: M, learnable context tokens (release: 73, which leaves 3 positions for the name).

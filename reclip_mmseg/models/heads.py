@@ -1,5 +1,6 @@
 """Decode heads over ``CLIPViT`` features: the training-free MaskCLIP Query head and ReCLIP++'s
 ``BiasRectifiedHead`` (SPEC.md §2–7)."""
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -22,8 +23,9 @@ def prompt_denoise(logits: torch.Tensor, threshold: float, temperature: float = 
 
 
 def check_head_checkpoint(head, state_dict, prefix: str, decoder_key: str, expected: str) -> None:
-    """Refuse, with a message, a checkpoint that has none of this head's weights (another stage or model) or
-    a decoder for another number of classes (MMEngine would only warn and go on half-initialised)."""
+    """Refuse, with a message, a checkpoint that does not fit this head: none of its weights (another stage or
+    model), any trained tensor missing, or a tensor of another shape (another CLIP, class count or student).
+    MMEngine would only warn and go on with part of the head random, and print an mIoU."""
     own = [k for k in state_dict if k.startswith(prefix)]
     if not own:
         found = sorted({k.split('.')[0] + '.' + k.split('.')[1] for k in state_dict if k.count('.') > 1})[:6]
@@ -34,6 +36,37 @@ def check_head_checkpoint(head, state_dict, prefix: str, decoder_key: str, expec
         raise ValueError(f'{type(head).__name__}: the checkpoint was trained for {weight.shape[0]} classes, the '
                          f'config has {head.num_classes} ({list(head.class_names)[:5]}...); use the config it was '
                          f'trained with')
+    # Every persistent tensor of the head, with its shape (the Gumbel generator state's size depends on the
+    # device type that wrote it, so only its presence is required).
+    missing, mismatched = [], []
+    for key, tensor in head.state_dict().items():
+        got = state_dict.get(prefix + key)
+        if got is None:
+            missing.append(key)
+        elif not key.endswith('rng_state') and tuple(got.shape) != tuple(tensor.shape):
+            mismatched.append(f'{key}: checkpoint {tuple(got.shape)}, config {tuple(tensor.shape)}')
+    if missing or mismatched:
+        families = sorted({k[len(prefix):].split('.')[0] for k in own})
+        kind = ('a distillation (student) checkpoint' if 'aspp' in families else
+                'a rectification checkpoint' if 'prompt_learner' in families else f'one with {families}')
+        raise ValueError(
+            f'{type(head).__name__}: the checkpoint does not fit the config; it looks like {kind}. '
+            + (f'Missing: {missing[:8]}{" ..." if len(missing) > 8 else ""}. ' if missing else '')
+            + (f'Other shapes (another CLIP or student?): {mismatched[:8]}. ' if mismatched else '')
+            + f'This config expects {expected}; use the config the checkpoint was trained with.')
+
+
+def _text_encoder_cfg(cfg: Optional[dict], owner: str) -> dict:
+    """The text encoder's config; the plugin's old name ``CLIPTextEncoder`` (MMSeg's own class, SAN's, in the
+    registry) is read as ``OpenCLIPTextEncoder`` with a deprecation warning: MMSeg's class has no CLIP tower
+    these heads could use, so a config written for an older version of the plugin can only have meant ours."""
+    cfg = dict(cfg or dict(type='OpenCLIPTextEncoder'))
+    if cfg.get('type') == 'CLIPTextEncoder':
+        warnings.warn(f"{owner}: text_encoder type 'CLIPTextEncoder' is MMSeg's (SAN's) text encoder; the plugin's is "
+                      f"now 'OpenCLIPTextEncoder'. Using it; change the config's type to silence this warning.",
+                      DeprecationWarning, stacklevel=3)
+        cfg['type'] = 'OpenCLIPTextEncoder'
+    return cfg
 
 
 class _CLIPTextHead(BaseDecodeHead):
@@ -47,10 +80,8 @@ class _CLIPTextHead(BaseDecodeHead):
         names = resolve_class_names(class_names)
         if len(names) < 2:  # MMSeg would switch to binary (sigmoid-threshold) segmentation
             raise ValueError(f'{type(self).__name__} needs at least 2 class names, got {list(names)}')
-        encoder = MODELS.build(text_encoder or dict(type='CLIPTextEncoder'))
-        embed_dim = encoder.clip_model.text_projection.shape[-1] \
-            if isinstance(encoder.clip_model.text_projection, torch.Tensor) \
-            else encoder.clip_model.text_projection.out_features
+        encoder = MODELS.build(_text_encoder_cfg(text_encoder, type(self).__name__))
+        embed_dim = encoder.embed_dim
         kwargs.setdefault('in_channels', embed_dim)
         kwargs.setdefault('channels', embed_dim)
         kwargs.setdefault('dropout_ratio', 0.0)

@@ -31,6 +31,8 @@ def load_config(path: str, cfg_options=None, launcher: str = 'none', work_dir=No
     cfg.launcher = launcher
     if cfg_options is not None:
         cfg.merge_from_dict(cfg_options)
+    from ..datasets.from_config import resolve_hypothesis_file
+    resolve_hypothesis_file(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:

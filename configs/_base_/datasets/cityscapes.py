@@ -6,8 +6,8 @@ crop_size = (512, 512)  # release crop
 scale = (896, 448)  # short side 448, keep ratio: the test scale (SPEC.md §7) and the train resize centre
 # Image-level hypotheses (SPEC.md §5), made by `python tools/gen_hypotheses.py CONFIG`: windows of
 # crop/6 = 85 px, stride half the side, every class with at least one vote.
-hypotheses = dict(window_size=85, window_stride=42, min_vote_share=0.0, batch_size=64)
-hypothesis_file = data_root + '/reclip_hypotheses/cityscapes_train.json'
+hypotheses = dict(window_size=85, window_stride=42, min_vote_share=0.0, window_cover='release', batch_size=64)
+hypothesis_file = 'reclip_hypotheses/cityscapes_train.json'  # relative: resolved against the train dataset's data_root
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
              'flip_direction', 'reduce_zero_label', 'image_level_labels')
 train_pipeline = [  # unsupervised: no mask is loaded for training

@@ -6,8 +6,8 @@ crop_size = (336, 336)  # release crop
 scale = (2048, 336)  # short side 336, keep ratio: the test scale (SPEC.md §7) and the train resize centre
 # Image-level hypotheses (SPEC.md §5), made by `python tools/gen_hypotheses.py CONFIG`: windows of
 # crop/6 = 56 px, stride half the side, every class with at least one vote.
-hypotheses = dict(window_size=56, window_stride=28, min_vote_share=0.0, batch_size=64)
-hypothesis_file = data_root + '/reclip_hypotheses/voc20_train.json'
+hypotheses = dict(window_size=56, window_stride=28, min_vote_share=0.0, window_cover='release', batch_size=64)
+hypothesis_file = 'reclip_hypotheses/voc20_train.json'  # relative: resolved against the train dataset's data_root
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
              'flip_direction', 'reduce_zero_label', 'image_level_labels')
 train_pipeline = [  # unsupervised: no mask is loaded for training

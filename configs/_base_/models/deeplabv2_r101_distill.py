@@ -1,9 +1,15 @@
 # ReCLIP++ distillation stage (SPEC.md §8): DeepLab V2 student (ResNet-101 V1c, output stride 8, ASPP-v2 to
 # 512-d features) predicting through the rectified head it inherits, frozen, from the rectification checkpoint.
 _base_ = ['./clip_vit_b16.py']
+# The release ImageNet-normalises the augmented crop for the student and feeds the same tensor, as it is, to the
+# CLIP teacher (SPEC.md §8). CLIP's normalisation instead (switch): mean=[122.771, 116.746, 104.094],
+# std=[68.501, 66.632, 70.323] in model.data_preprocessor.
+data_preprocessor = dict(
+    type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True,
+    pad_val=0, seg_pad_val=255, size_divisor=16, test_cfg=dict(size_divisor=16))
 model = dict(
     type='ReCLIPDistiller',
-    data_preprocessor={{_base_.data_preprocessor}},  # CLIP mean/std for student and teacher (SPEC.md §9)
+    data_preprocessor=data_preprocessor,  # release: ImageNet mean/std for student and teacher
     backbone=dict(
         type='ResNetV1c', depth=101, num_stages=4, out_indices=(3, ), dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1),
         norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False, style='pytorch', contract_dilation=True,

@@ -7,7 +7,7 @@ model = dict(
     decode_head=dict(
         type='MaskCLIPHead',
         class_names='voc20',
-        text_encoder=dict(type='CLIPTextEncoder', clip={{_base_.clip}}, templates='reclip85'),
+        text_encoder=dict(type='OpenCLIPTextEncoder', clip={{_base_.clip}}, templates='reclip85'),
         denoise_threshold=0.0),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

@@ -7,7 +7,7 @@ model = dict(
     decode_head=dict(
         type='BiasRectifiedHead',
         class_names='voc20',
-        text_encoder=dict(type='CLIPTextEncoder', clip={{_base_.clip}}, templates='reclip85'),
+        text_encoder=dict(type='OpenCLIPTextEncoder', clip={{_base_.clip}}, templates='reclip85'),
         prompt_learner=dict(
             type='ReferencePromptLearner',
             num_context=73,  # release: 73 context tokens, 3 positions left for the name
@@ -15,7 +15,8 @@ model = dict(
             context_token_id=0,
             normalize='frobenius'),  # release: R / ||R||_F over the whole C x D matrix; 'per_class' = paper-style
         bias_projector=dict(type='PositionalBiasProjector'),  # 1x1 conv 768 -> 512 on P
-        mask_decoder=dict(type='RectifiedMaskDecoder', kernel_size=5, norm_cfg=dict(type='BN')),
+        mask_decoder=dict(type='RectifiedMaskDecoder', kernel_size=5, norm_cfg=dict(type='BN'),
+                          weight_init='kaiming_fan_out'),  # release init (SPEC §4); 'pytorch' = PyTorch's default
         gumbel=dict(type='GumbelMask', scale=100.0, tau=1.0, hard=True),
         bias_mode='subtract',  # L_r = L_q - L_b
         loss_decode=dict(type='MaskedContrastiveLoss', logit_scale=100.0, loss_weight=1.0),

@@ -1,0 +1,80 @@
+"""What users trip over (issue 18): each fault injected, each refusal or recovery checked."""
+import os
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import load_checkpoint
+from mmseg.registry import MODELS
+
+from conftest import ROOT, TINY_CLIP
+
+
+def _rectify_model(name='voc_rectify.py'):
+    cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/{name}')
+    for w in ('backbone', 'decode_head.text_encoder'):
+        cfg.merge_from_dict({f'model.{w}.clip': TINY_CLIP})
+    return MODELS.build(cfg.model)
+
+
+def _load(model, state, tmp_path):
+    path = str(tmp_path / 'ckpt.pth')
+    torch.save(dict(state_dict=state), path)
+    load_checkpoint(model, path, map_location='cpu')
+
+
+def test_checkpoint_missing_a_trained_tensor_is_refused_naming_it(tmp_path):
+    good = _rectify_model().state_dict()
+    state = {k: v for k, v in good.items() if k != 'decode_head.bias_projector.proj.weight'}
+    with pytest.raises(ValueError, match=r"Missing: \['bias_projector.proj.weight'\].*rectification checkpoint"):
+        _load(_rectify_model(), state, tmp_path)
+    _load(_rectify_model(), good, tmp_path)  # the complete one loads
+
+
+def test_checkpoint_of_another_clip_width_is_refused_naming_shapes(tmp_path):
+    state = dict(_rectify_model().state_dict())
+    state['decode_head.prompt_learner.context'] = torch.zeros(73, 7)
+    state['decode_head.bias_projector.proj.weight'] = torch.zeros(512, 768, 1, 1)
+    with pytest.raises(ValueError, match=r'Other shapes.*prompt_learner.context: checkpoint \(73, 7\)'):
+        _load(_rectify_model(), state, tmp_path)
+
+
+def test_distillation_checkpoint_given_to_a_rectification_config_is_refused(tmp_path):
+    rect = _rectify_model().state_dict()
+    state = {k: v for k, v in rect.items() if 'mask_decoder' in k or 'gumbel' in k}
+    state['decode_head.aspp.aspp.0.weight'] = torch.zeros(4, 4, 3, 3)
+    state['backbone.conv1.weight'] = torch.zeros(1)
+    with pytest.raises(ValueError, match='looks like a distillation'):
+        _load(_rectify_model(), state, tmp_path)
+
+
+def test_damaged_but_loadable_query_cache_is_detected_and_rebuilt(tmp_path):
+    from reclip_mmseg.clip import OpenCLIPTextEncoder
+    enc = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
+    good = enc.class_embeddings(['cat', 'dog'], progress=False)
+    path = next((tmp_path / 'text_embeds').glob('*.pth'))
+    for damage in (lambda e: e.fill_(float('nan')), lambda e: e.mul_(1.01), lambda e: e[:, :3].zero_()):
+        data = torch.load(path, weights_only=True)
+        damage(data['embeds'])
+        torch.save(data, path)  # overwritten data, still a loadable file
+        fresh = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
+        with pytest.warns(UserWarning, match='damaged'):
+            again = fresh.class_embeddings(['cat', 'dog'], progress=False)
+        torch.testing.assert_close(again, good)
+        assert torch.equal(torch.load(path, weights_only=True)['embeds'], good)  # the rebuilt copy replaced it
+
+
+def test_read_only_cache_directory_warns_and_goes_on(tmp_path):
+    from reclip_mmseg.clip import OpenCLIPTextEncoder
+    if os.geteuid() == 0:  # root ignores permission bits: make the cache folder a file instead
+        blocked = tmp_path / 'blocked'
+        blocked.write_text('a file where the cache folder should be')
+        cache = blocked
+    else:
+        cache = tmp_path / 'ro'
+        cache.mkdir(mode=0o500)
+    enc = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(cache))
+    with pytest.warns(UserWarning, match='could not be written'):
+        emb = enc.class_embeddings(['cat', 'dog'], progress=False)
+    assert emb.shape[0] == 2 and torch.isfinite(emb).all()
