@@ -104,6 +104,10 @@ def test_benchmark_tool_reports_every_mode_with_same_run_baselines(tmp_path):
     assert all(v > 0 for v in model['inference_ratio_vs_floor'].values())
     assert r['train']['train_s_per_iter'] > 0 and r['train']['peak_memory_mb'] > 0
     hyp = r['hypotheses']
-    assert hyp['identical_votes'] and hyp['windows_per_image'] == 17 * 13  # 56 px windows, stride 28, 500x375
+    assert hyp['identical_votes'] and hyp['windows_per_image'] == 16 * 12  # 56 px windows, stride 28, 500x375, release enumeration
     assert r['query']['classes'] == 27 and r['query']['prompts'] == 27 * 85 and r['query']['speedup'] > 0
     assert r['prompt']['classes'] == 27 and r['prompt']['speedup'] > 0
+    dense = r['dense']['ratio_vs_maskclip']
+    assert set(dense) == {f'{m}/{k}' for m in ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip')
+                          for k in ('whole', 'slide')}
+    assert dense['maskclip/whole'] == 1.0 and all(v > 0 for v in dense.values())

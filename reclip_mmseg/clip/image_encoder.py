@@ -8,6 +8,17 @@ from mmseg.registry import MODELS
 from .loader import FrozenCLIPModule
 
 
+DENSE_MODES = ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip')
+
+
+def _heads_qkv(block, x: torch.Tensor):
+    """Per-head q, k, v (B, heads, L, d) of ``LN1(x)`` from the block's ``in_proj`` (batch-first x)."""
+    attn = block.attn
+    heads = attn.num_heads
+    qkv = F.linear(block.ln_1(x), attn.in_proj_weight, attn.in_proj_bias)
+    return [t.unflatten(-1, (heads, -1)).transpose(1, 2) for t in qkv.chunk(3, dim=-1)]
+
+
 class CLIPFeatures(NamedTuple):
     """What ``CLIPViT`` returns (a tuple, so MMSeg code that indexes backbone outputs keeps working)."""
     dense: torch.Tensor  # F (B, D, h, w), L2-normalised per pixel
@@ -40,9 +51,17 @@ class CLIPViT(FrozenCLIPModule):
     Args:
         clip: weight source, see :func:`reclip_mmseg.clip.load_clip`.
         with_global: also return the global image embedding (cheap: one query token).
+        dense_mode: how the last block makes the dense tokens (TRAINING_FREE.md): 'maskclip' (default, the
+            value path above, ReCLIP++'s feature), 'vanilla' (CLIP as trained), 'sclip' (q-q + k-k attention,
+            residual and MLP kept), 'clearclip' (q-q attention, no residual/MLP), 'naclip' (k-k attention plus a
+            Gaussian neighbourhood term, no residual/MLP). The global embedding and ``P`` do not depend on it.
+        naclip_sigma: NACLIP's Gaussian width in patches.
     """
 
-    def __init__(self, clip: Optional[dict] = None, with_global: bool = True, init_cfg=None):
+    def __init__(self, clip: Optional[dict] = None, with_global: bool = True, dense_mode: str = 'maskclip',
+                 naclip_sigma: float = 5.0, init_cfg=None):
+        if dense_mode not in DENSE_MODES:
+            raise ValueError(f'CLIPViT.dense_mode must be one of {DENSE_MODES}, got {dense_mode!r}')
         super().__init__(clip=clip, init_cfg=init_cfg)
         visual = self.clip_model.visual
         for attr, ok in (('attn_pool', lambda v: v is None), ('proj', lambda v: v is not None),
@@ -51,6 +70,9 @@ class CLIPViT(FrozenCLIPModule):
                 raise ValueError(f"CLIPViT supports CLIP ViTs with class-token pooling and a projection; "
                                  f"'{self.clip_cfg['model_name']}' has visual.{attr}={getattr(visual, attr, None)!r}")
         self.with_global = with_global
+        self.dense_mode = dense_mode
+        self.naclip_sigma = naclip_sigma
+        self._gauss_cache: Dict[Tuple, torch.Tensor] = {}
         self.patch_size = visual.patch_size[0]
         self.width = visual.conv1.out_channels
         self.embed_dim = visual.proj.shape[1]
@@ -102,7 +124,7 @@ class CLIPViT(FrozenCLIPModule):
         B = x.shape[0]
         last = visual.transformer.resblocks[-1]
 
-        dense = self._value_path(last, x[:, 1:])
+        dense = self._dense_tokens(last, x, h, w)
         dense = visual.ln_post(dense) @ visual.proj
         dense = F.normalize(dense, dim=-1).transpose(1, 2).reshape(B, -1, h, w)
 
@@ -116,6 +138,38 @@ class CLIPViT(FrozenCLIPModule):
         for the class token alone (one query instead of 1 + h*w: most of one block of twelve), no dense path."""
         x, _, _, _ = self._tokens_before_last_block(inputs)
         return self._class_token_path(self.visual.transformer.resblocks[-1], x)
+
+    def _dense_tokens(self, block, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """The last block's dense patch tokens (B, h*w, W), before ``ln_post``, for ``self.dense_mode``."""
+        mode = self.dense_mode
+        if mode == 'maskclip':
+            return self._value_path(block, x[:, 1:])
+        q, k, v = _heads_qkv(block, x)
+        if mode == 'vanilla':
+            out = F.scaled_dot_product_attention(q, k, v)
+        elif mode == 'sclip':  # two softmaxes summed, rows sum to 2 (not renormalised)
+            out = F.scaled_dot_product_attention(q, q, v) + F.scaled_dot_product_attention(k, k, v)
+        elif mode == 'clearclip':
+            out = F.scaled_dot_product_attention(q, q, v)
+        else:  # naclip: the Gaussian is added to the scaled k-k logits before the softmax
+            out = F.scaled_dot_product_attention(k, k, v, attn_mask=self.naclip_gaussian(h, w, v.device, v.dtype))
+        out = block.attn.out_proj(out.transpose(1, 2).flatten(2))  # O(A), (B, 1 + h*w, W)
+        if mode in ('vanilla', 'sclip'):  # residual and MLP kept
+            out = x + block.ls_1(out)
+            out = out + block.ls_2(block.mlp(block.ln_2(out)))
+        return out[:, 1:]
+
+    def naclip_gaussian(self, h: int, w: int, device, dtype) -> torch.Tensor:
+        """(1 + h*w, 1 + h*w) NACLIP neighbourhood term: ``exp(-|p_i - p_j|^2 / (2 sigma^2))`` between patch grid
+        positions, 0 in the class token's row and column. Depends on the grid only: cached per grid."""
+        key = (h, w, device, dtype)
+        if key not in self._gauss_cache:
+            ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64),
+                                    indexing='ij')
+            pts = torch.stack([ys.flatten(), xs.flatten()], dim=1)
+            gauss = torch.exp(-torch.cdist(pts, pts) ** 2 / (2 * self.naclip_sigma ** 2))
+            self._gauss_cache[key] = F.pad(gauss, (1, 0, 1, 0)).to(device=device, dtype=dtype)
+        return self._gauss_cache[key]
 
     @staticmethod
     def _value_path(block, x: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,8 @@ applied (dataset spellings such as 'pottedplant' are not words CLIP's tokenizer 
 """
 from typing import Dict, List, Sequence, Tuple, Union
 
-from mmseg.datasets import (ADE20KDataset, CityscapesDataset, COCOStuffDataset, PascalContextDataset59,
+from mmseg.datasets import (ADE20KDataset, CityscapesDataset, COCOStuffDataset, PascalContextDataset,
+                            PascalContextDataset59,
                             PascalVOCDataset)
 from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES
 
@@ -25,6 +26,7 @@ VOCABULARIES: Dict[str, Tuple[str, ...]] = {
     'voc20': tuple(VOC20_CLASSES),
     'voc21': tuple(PascalVOCDataset.METAINFO['classes']),
     'context59': tuple(PascalContextDataset59.METAINFO['classes']),
+    'context60': tuple(PascalContextDataset.METAINFO['classes']),
     'ade20k': tuple(ADE20KDataset.METAINFO['classes']),
     'cityscapes': tuple(CityscapesDataset.METAINFO['classes']),
     'coco_stuff27': COCO_STUFF27_CLASSES,

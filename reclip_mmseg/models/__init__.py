@@ -3,7 +3,9 @@ from .decoder import GumbelMask, RectifiedMaskDecoder
 from .distill import DeepLabV2Head, ReCLIPDistiller, RectifiedDistillHead, build_teacher
 from .heads import BiasRectifiedHead, MaskCLIPHead, prompt_denoise
 from .losses import FeatureDistillLoss, MaskedContrastiveLoss
+from .pamr import pamr
+from .segmentor import CLIPSegmentor, apply_background_threshold
 
 __all__ = ['DeepLabV2Head', 'RectifiedDistillHead', 'ReCLIPDistiller', 'build_teacher', 'ReferencePromptLearner', 'PositionalBiasProjector', 'bias_logits', 'RectifiedMaskDecoder',
            'GumbelMask', 'BiasRectifiedHead', 'MaskCLIPHead', 'prompt_denoise', 'MaskedContrastiveLoss',
-           'FeatureDistillLoss']
+           'FeatureDistillLoss', 'pamr', 'CLIPSegmentor', 'apply_background_threshold']

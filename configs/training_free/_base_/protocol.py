@@ -1,0 +1,19 @@
+# One protocol for every training-free dense mode (TRAINING_FREE.md, "Post-processing and protocol"), written
+# once here and used by every configs/training_free/{mode}_{dataset}.py:
+# - frozen CLIP ViT-B/16 (OpenAI), 85-template Query embeddings (ReCLIP++'s ensemble), plain cosine logits;
+# - test scale: short side 336 (Cityscapes 560), set per dataset in ./{dataset}.py;
+# - sliding window 224 x 224, stride 112, logits averaged over windows, on every dataset (VOC included);
+# - no prompt denoising, no PAMR (switch: --cfg-options model.pamr.enabled=True; 10 iterations, dilations
+#   1, 2, 4, 8, 12, 24);
+# - background (VOC-21, Context-60 only): softmax(50 * logits), top probability below prob_thd -> class 0.
+_base_ = ['../../_base_/models/maskclip_vit_b16.py', '../../_base_/default_runtime.py']
+model = dict(
+    type='CLIPSegmentor',
+    backbone=dict(dense_mode='maskclip'),
+    pamr=dict(enabled=False, iterations=10, dilations=(1, 2, 4, 8, 12, 24)),
+    logit_scale=50.0,
+    prob_thd=0.0,
+    test_cfg=dict(mode='slide', crop_size=(224, 224), stride=(112, 112)))
+train_cfg = None
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')

@@ -1,0 +1,89 @@
+"""The training-free protocol (issue 16): every configs/training_free file, and tools/test.py end to end on each
+dataset layout with the tiny CLIP (each dataset with another mode, so that every mode runs once)."""
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+from conftest import ROOT, run_tool
+from synthetic import _write_pair, known_label, make_ade_tree, make_cityscapes_tree, make_context_tree, make_voc_tree
+
+MODES = ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip')
+DATASETS = ('voc20', 'voc21', 'context59', 'context60', 'ade20k', 'cityscapes', 'coco_stuff27', 'coco_stuff171')
+TINY = [f'{w}.{k}' for w in ('model.backbone.clip', 'model.decode_head.text_encoder.clip')
+        for k in ('model_name=reclip-tiny', 'pretrained=None')]
+
+
+def test_every_mode_and_dataset_has_a_config_under_the_one_protocol():
+    files = sorted(os.path.basename(f) for f in glob.glob(f'{ROOT}/configs/training_free/*.py'))
+    assert files == sorted(f'{m}_{d}.py' for m in MODES for d in DATASETS)
+    for m in MODES:
+        for d in DATASETS:
+            cfg = Config.fromfile(f'{ROOT}/configs/training_free/{m}_{d}.py')
+            model = cfg.model
+            assert model.type == 'CLIPSegmentor' and model.backbone.dense_mode == m
+            assert model.test_cfg == dict(mode='slide', crop_size=(224, 224), stride=(112, 112))
+            assert model.decode_head.class_names == d and model.decode_head.denoise_threshold == 0.0
+            assert model.pamr == dict(enabled=False, iterations=10, dilations=(1, 2, 4, 8, 12, 24))
+            assert model.logit_scale == 50.0
+            assert model.prob_thd == (0.1 if d in ('voc21', 'context60') else 0.0)
+            resize = [s for s in cfg.test_dataloader.dataset.pipeline if s.type == 'Resize'][0]
+            assert min(resize.scale) == (560 if d == 'cityscapes' else 336) and resize.keep_ratio
+            assert cfg.train_dataloader is None
+
+
+def _coco_tree(root, suffix, folder, n_classes):
+    base = os.path.join(root, 'coco_stuff164k')
+    for i in range(2):
+        name = f'{i:012d}'
+        _write_pair(f'{base}/images/val2017/{name}.jpg', f'{base}/{folder}/val2017/{name}{suffix}',
+                    known_label(value=min(5, n_classes - 1), background=1), i)
+    return base
+
+
+def _tree(dataset, root):
+    return {'voc20': lambda: make_voc_tree(root, n_train=1, n_val=2), 'voc21': lambda: make_voc_tree(root, 1, 2),
+            'context59': lambda: make_context_tree(root), 'context60': lambda: make_context_tree(root),
+            'ade20k': lambda: make_ade_tree(root), 'cityscapes': lambda: make_cityscapes_tree(root),
+            'coco_stuff27': lambda: _coco_tree(root, '_labelTrainIds27.png', 'annotations27', 27),
+            'coco_stuff171': lambda: _coco_tree(root, '_labelTrainIds.png', 'annotations', 171)}[dataset]()
+
+
+@pytest.mark.parametrize('dataset,mode', [(d, MODES[i % len(MODES)]) for i, d in enumerate(DATASETS)])
+def test_tools_test_runs_the_config_end_to_end(tmp_path, dataset, mode):
+    data_root = _tree(dataset, str(tmp_path / 'data'))
+    opts = TINY + [f'test_dataloader.dataset.data_root={data_root}', 'test_dataloader.num_workers=0',
+                   'test_dataloader.persistent_workers=False']
+    if dataset == 'voc21':
+        opts.append('model.pamr.enabled=True')  # PAMR through the real pipeline once
+    run_tool('tools/test.py', f'configs/training_free/{mode}_{dataset}.py', '--work-dir', str(tmp_path / 'wd'),
+             '--cfg-options', *opts)
+    result = json.load(open(glob.glob(str(tmp_path / 'wd' / '*' / '*.json'))[0]))
+    assert 0.0 <= result['mIoU'] <= 100.0 and np.isfinite(result['aAcc'])
+
+
+def test_rectification_on_a_training_free_feature_trains_and_tests(voc_root, voc_hypotheses, tmp_path):
+    from conftest import tiny_options
+    config = 'configs/reclip_pp/voc_rectify_clearclip.py'
+    assert Config.fromfile(f'{ROOT}/{config}').model.backbone.dense_mode == 'clearclip'
+    opts = tiny_options(voc_root, voc_hypotheses, iters=2, interval=2)
+    proc = run_tool('tools/train.py', config, '--work-dir', str(tmp_path), '--cfg-options', *opts)
+    assert 'Iter(train) [2/2]' in proc.stdout + proc.stderr
+    proc = run_tool('tools/test.py', config, str(tmp_path / 'iter_2.pth'), '--work-dir', str(tmp_path / 't'),
+                    '--cfg-options', *tiny_options(voc_root))
+    assert 'mIoU' in proc.stdout + proc.stderr
+
+
+def test_dense_mode_bias_table_runs_and_says_tiny_numbers_are_meaningless(tmp_path):
+    root = make_voc_tree(str(tmp_path / 'data'), n_train=1, n_val=2)
+    out = tmp_path / 'bias.md'
+    proc = run_tool('tools/dense_mode_bias.py', 'voc20', '--modes', 'maskclip', 'clearclip', '--out', str(out),
+                    '--work-dir', str(tmp_path / 'wd'), '--cfg-options', *TINY,
+                    f'test_dataloader.dataset.data_root={root}', 'test_dataloader.num_workers=0',
+                    'test_dataloader.persistent_workers=False')
+    table = out.read_text()
+    assert '| maskclip |' in table and '| clearclip |' in table and 'meaningless' in table
+    assert table in proc.stdout + '\n'
