@@ -51,3 +51,8 @@ def test_bias_metric_through_the_evaluator_interface(tmp_path):
     run_tool('tools/plot_space_bias.py', str(tmp_path / 'c2.json'), '--labels', 'x', '--out', png)
     from PIL import Image
     assert Image.open(png).size[0] > 100
+
+
+def test_a_misspelt_argument_is_an_error_not_a_missing_curve():
+    with pytest.raises(TypeError, match='curve_fle'):
+        BiasMetric(curve_fle='x.json')

@@ -34,11 +34,13 @@ def rect_ckpt(tmp_path_factory):
     return path
 
 
-def test_image_demo_png_has_image_size_and_class_colours(image, tmp_path):
+@pytest.mark.parametrize('dense_mode', [None, 'naclip'])
+def test_image_demo_png_has_image_size_and_class_colours(image, tmp_path, dense_mode):
     out = str(tmp_path / 'out.png')
     classes = 'person,chair,bottle,table,floor'
+    mode_args = ['--dense-mode', dense_mode] if dense_mode else []
     proc = run_tool('tools/image_demo.py', image, 'configs/maskclip/voc.py', '--classes', classes, '--out', out,
-                    '--opacity', '0.5', '--cfg-options', *TINY)
+                    '--opacity', '0.5', *mode_args, '--cfg-options', *TINY)
     assert 'classes present' in proc.stdout
     png = np.array(Image.open(out).convert('RGB')).astype(int)
     src = mmcv.imread(image, channel_order='rgb').astype(int)
@@ -46,7 +48,9 @@ def test_image_demo_png_has_image_size_and_class_colours(image, tmp_path):
     # recompute the prediction in-process; away from the legend box every pixel is the 50/50 blend of the
     # image and its predicted class's colour
     from mmseg.apis import inference_model
-    model = init_segmentor(f'{ROOT}/configs/maskclip/voc.py', None, classes, cfg_options=TINY_DICT)
+    options = dict(TINY_DICT, **({'model.backbone.dense_mode': dense_mode} if dense_mode else {}))
+    model = init_segmentor(f'{ROOT}/configs/maskclip/voc.py', None, classes, cfg_options=options)
+    assert model.backbone.dense_mode == (dense_mode or 'maskclip')
     pred = inference_model(model, image).pred_sem_seg.data[0].numpy()
     palette = np.array(class_palette(classes.split(',')))
     expected = np.round(src * 0.5 + palette[pred] * 0.5)

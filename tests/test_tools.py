@@ -65,10 +65,14 @@ def test_trained_checkpoint_reproduces_predictions_through_tools_test(voc_root, 
 
 def test_maskclip_config_runs_tools_test(voc_root, tmp_path):
     opts = [o for o in tiny_options(voc_root) if not o.startswith(('train', 'param_scheduler', 'default_hooks'))]
-    proc = run_tool('tools/test.py', 'configs/maskclip/voc.py', '--work-dir', str(tmp_path), '--cfg-options', *opts)
+    curve = str(tmp_path / 'curve.json')
+    proc = run_tool('tools/test.py', 'configs/maskclip/voc.py', '--work-dir', str(tmp_path), '--bias-metric', curve,
+                    '--out', str(tmp_path / 'pred'), '--cfg-options', *opts)
     assert 'mIoU' in proc.stdout + proc.stderr
-    result = glob.glob(str(tmp_path / '*' / '*.json'))
-    assert result and 'mIoU' in json.load(open(result[0]))
+    result = glob.glob(str(tmp_path / '2*' / '*.json'))
+    metrics = json.load(open(result[0]))
+    assert 'mIoU' in metrics and 'bias/class_pref_score' in metrics and 'bias/space_pref_slope' in metrics
+    assert 'counts' in json.load(open(curve)) and len(os.listdir(tmp_path / 'pred')) == 3
 
 
 def test_gen_hypotheses_tool_writes_file_keyed_by_name(voc_root, tmp_path):

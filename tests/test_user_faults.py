@@ -78,3 +78,13 @@ def test_read_only_cache_directory_warns_and_goes_on(tmp_path):
     with pytest.warns(UserWarning, match='could not be written'):
         emb = enc.class_embeddings(['cat', 'dog'], progress=False)
     assert emb.shape[0] == 2 and torch.isfinite(emb).all()
+
+
+def test_hypotheses_that_are_all_empty_stop_with_how_to_regenerate(tmp_path):
+    from conftest import write_hypotheses
+    from reclip_mmseg.datasets import read_hypothesis_file
+    path = write_hypotheses(str(tmp_path / 'h.json'), ['a.jpg', 'b.jpg'], [[], []], ['cat', 'dog'])
+    with pytest.raises(ValueError, match='all 2 images have an empty hypothesis.*gen_hypotheses'):
+        read_hypothesis_file(path)
+    path = write_hypotheses(str(tmp_path / 'ok.json'), ['a.jpg', 'b.jpg'], [[], [1]], ['cat', 'dog'])
+    assert read_hypothesis_file(path)['labels']['b.jpg'] == [1]  # some empty ones are fine

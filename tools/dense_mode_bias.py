@@ -40,7 +40,7 @@ def main():
         cfg = load_config(config, args.cfg_options, work_dir=os.path.join(work, mode))
         cfg.test_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']), dict(type='BiasMetric')]
         metrics = Runner.from_cfg(cfg).test()
-        rows.append((mode, metrics['mIoU'], metrics['class_pref_score'], metrics['space_pref_slope']))
+        rows.append((mode, metrics['mIoU'], metrics['bias/class_pref_score'], metrics['bias/space_pref_slope']))
         tiny = cfg.model.backbone.clip.get('model_name') == TINY_MODEL_NAME
     lines = [f'Bias of each dense mode on {args.dataset} (class-preference score: higher is better; space-preference '
              f'slope: closer to 0 is better)', '', '| mode | mIoU | class-preference score | space-preference slope |',

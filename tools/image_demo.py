@@ -1,7 +1,7 @@
 """Segment one image and write an overlay with a legend.
 
     python tools/image_demo.py IMAGE CONFIG [CHECKPOINT] [--classes "cat,dog,grass"] [--out out.png]
-        [--device cpu] [--opacity 0.5] [--cfg-options k=v ...]
+        [--device cpu] [--opacity 0.5] [--dense-mode naclip] [--cfg-options k=v ...]
 
 Training-free configs (configs/maskclip/*.py) take any class names; a checkpoint segments into the classes it
 was trained for (--classes, if given, must be those). Uses MMSeg's init_model / inference_model.
@@ -18,6 +18,7 @@ from mmseg.apis import inference_model  # noqa: E402
 
 import reclip_mmseg  # noqa: E402,F401
 from reclip_mmseg.apis import init_segmentor, overlay_with_legend  # noqa: E402
+from reclip_mmseg.clip.image_encoder import DENSE_MODES  # noqa: E402
 
 
 def main():
@@ -29,8 +30,12 @@ def main():
     parser.add_argument('--out', default='demo.png')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--opacity', type=float, default=0.5)
+    parser.add_argument('--dense-mode', choices=DENSE_MODES,
+                        help="CLIP's last-block mode (TRAINING_FREE.md), e.g. sclip, clearclip, naclip")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
+    if args.dense_mode:
+        args.cfg_options = dict(args.cfg_options or {}, **{'model.backbone.dense_mode': args.dense_mode})
     if not os.path.isfile(args.image):
         raise SystemExit(f'image {args.image} does not exist')
     model = init_segmentor(args.config, args.checkpoint, args.classes, args.device, args.cfg_options)

@@ -28,6 +28,9 @@ def parse_args():
     parser.add_argument('--show-dir', help='directory for painted images (relative: inside work_dir), in SHOW_DIR/vis_data/vis_image')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument('--tta', action='store_true', help='test time augmentation')
+    parser.add_argument('--bias-metric', nargs='?', const='', metavar='CURVE_JSON',
+                        help="add BiasMetric (class- and space-preference scores) to the test evaluator; optional "
+                             "file for the space-preference curve (tools/plot_space_bias.py)")
     add_config_arguments(parser)
     return parse_tool_args(parser)
 
@@ -50,9 +53,14 @@ def main():
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
-    if args.out is not None:
-        cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
+    if args.bias_metric is not None:
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
+        cfg.test_evaluator = list(evaluators) + [dict(type='BiasMetric', curve_file=args.bias_metric or None)]
+    if args.out is not None:  # the prediction maps are IoUMetric's to write
+        for evaluator in (cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]):
+            if evaluator.get('type') == 'IoUMetric':
+                evaluator['output_dir'] = args.out
+                evaluator['keep_results'] = True
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.test()
 

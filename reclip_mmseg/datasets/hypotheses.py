@@ -187,6 +187,11 @@ def read_hypothesis_file(path: str, class_names: Optional[Sequence[str]] = None)
     if not data.get('complete', False):
         raise ValueError(f'hypothesis file {path} is incomplete (generation was interrupted): run '
                          f'`python tools/gen_hypotheses.py CONFIG` again to finish it')
+    labels = data['labels']
+    if labels and not any(labels.values()):
+        raise ValueError(f'hypothesis file {path}: all {len(labels)} images have an empty hypothesis, so training '
+                         f'would run at loss 0 and learn nothing. Check the CLIP weights and the window size '
+                         f'(hypotheses.window_size, min_vote_share), delete the file and {how}')
     if class_names is not None and list(data['classes']) != list(class_names):
         raise ValueError(f'hypothesis file {path} is stale: made for classes {data["classes"]} but the config uses '
                          f'{list(class_names)}; delete it and {how}')

@@ -56,7 +56,8 @@ class BiasMetric(BaseMetric):
     default_prefix = 'bias'
 
     def __init__(self, num_bins: int = 5, ignore_index: int = 255, curve_file: Optional[str] = None,
-                 collect_device: str = 'cpu', prefix: Optional[str] = None, **kwargs):
+                 collect_device: str = 'cpu', prefix: Optional[str] = None):
+        # No **kwargs: a misspelt argument (curve_fle=...) must fail, not silently give no curve.
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.num_bins, self.ignore_index, self.curve_file = num_bins, ignore_index, curve_file
 
