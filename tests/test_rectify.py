@@ -126,8 +126,9 @@ def test_gumbel_forward_one_hot_backward_soft():
     hard = GumbelMask(scale=100.0, tau=1.0, seed=7)(logits)
     weight = torch.randn_like(hard)
     (hard * weight).sum().backward()
-    # independent: the same noise stream, soft sample, one-hot of its argmax, straight-through gradient
-    gen = torch.Generator().manual_seed(7)
+    # independent: the same noise stream (first call of rank 0: seed 7 mixed as GumbelMask documents), soft
+    # sample, one-hot of its argmax, straight-through gradient
+    gen = torch.Generator().manual_seed((7 * 0x9E3779B97F4A7C15) % 2 ** 63)
     ref_logits = logits.detach().clone().requires_grad_(True)
     gumbels = -torch.empty_like(ref_logits).exponential_(generator=gen).log()
     soft = torch.softmax((100.0 * ref_logits + gumbels) / 1.0, dim=1)
@@ -207,7 +208,7 @@ def test_one_step_changes_exactly_the_trainable_parts():
         assert torch.equal(clip_before[k], v), f'CLIP {k} changed'
     assert all(p.grad is None for p in model.backbone.clip_model.parameters())
     # the checkpoint holds only what was trained (+ BN buffers), never CLIP
-    assert set(model.state_dict()) == trainable | {'decode_head.gumbel.rng_state',
+    assert set(model.state_dict()) == trainable | {'decode_head.gumbel.noise_state',
                                                    'decode_head.mask_decoder.norm.running_mean',
                                                    'decode_head.mask_decoder.norm.running_var',
                                                    'decode_head.mask_decoder.norm.num_batches_tracked'}
@@ -267,3 +268,24 @@ def test_channels_last_prediction_equals_the_plain_resize():
     plain = resize(logits.contiguous(), size=(336, 448), mode='bilinear', align_corners=False)
     assert (fast - plain).abs().max() < 1e-5
     assert torch.equal(fast[0].argmax(0), plain[0].argmax(0))
+
+
+def test_gumbel_noise_differs_per_rank_and_each_rank_resumes_exactly(monkeypatch):
+    import mmengine.dist
+    x = torch.zeros(1, 6, 8, 8)  # equal logits: the sample is decided by the noise alone
+    ranks = {}
+    for rank in (0, 1):
+        monkeypatch.setattr(mmengine.dist, 'get_dist_info', lambda r=rank: (r, 2))
+        g = GumbelMask(seed=7)
+        ranks[rank] = [g(x).argmax(1) for _ in range(3)]
+    assert not torch.equal(ranks[0][0], ranks[1][0])  # each rank its own noise
+    # a checkpoint written by rank 0 after 2 calls: every rank continues its own stream exactly
+    monkeypatch.setattr(mmengine.dist, 'get_dist_info', lambda: (0, 2))
+    writer = GumbelMask(seed=7)
+    writer(x), writer(x)
+    state = writer.state_dict()
+    for rank in (0, 1):
+        monkeypatch.setattr(mmengine.dist, 'get_dist_info', lambda r=rank: (r, 2))
+        resumed = GumbelMask(seed=1)
+        resumed.load_state_dict(state)
+        assert torch.equal(resumed(x).argmax(1), ranks[rank][2])

@@ -88,3 +88,19 @@ def test_hypotheses_that_are_all_empty_stop_with_how_to_regenerate(tmp_path):
         read_hypothesis_file(path)
     path = write_hypotheses(str(tmp_path / 'ok.json'), ['a.jpg', 'b.jpg'], [[], [1]], ['cat', 'dog'])
     assert read_hypothesis_file(path)['labels']['b.jpg'] == [1]  # some empty ones are fine
+
+
+def test_eval_caches_keep_only_the_most_recent_grids():
+    from mmseg.structures import SegDataSample
+    from reclip_mmseg.utils.lru import GridCache
+    cache = GridCache(max_entries=2)
+    made = []
+    for key in ('a', 'b', 'a', 'c', 'a'):
+        cache.get(key, lambda k=key: made.append(k) or k)
+    assert made == ['a', 'b', 'c'] and 'b' not in cache and len(cache) == 2  # 'a' was used last, 'b' evicted
+    model = _rectify_model().eval()
+    with torch.no_grad():
+        for size in range(32, 32 + 16 * 11, 16):  # 11 grid sizes
+            s = SegDataSample(metainfo=dict(img_shape=(size, size), pad_shape=(size, size), ori_shape=(size, size)))
+            model.predict(torch.randn(1, 3, size, size), [s])
+    assert len(model.decode_head._bias_cache) == 8 and len(model.backbone._pos_cache) == 8

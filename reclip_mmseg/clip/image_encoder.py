@@ -1,10 +1,11 @@
 """``CLIPViT``: the frozen CLIP image tower with MaskCLIP's dense path (SPEC.md §1)."""
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
+from ..utils.lru import GridCache
 from .loader import FrozenCLIPModule
 
 
@@ -72,11 +73,11 @@ class CLIPViT(FrozenCLIPModule):
         self.with_global = with_global
         self.dense_mode = dense_mode
         self.naclip_sigma = naclip_sigma
-        self._gauss_cache: Dict[Tuple, torch.Tensor] = {}
+        self._gauss_cache = GridCache()
         self.patch_size = visual.patch_size[0]
         self.width = visual.conv1.out_channels
         self.embed_dim = visual.proj.shape[1]
-        self._pos_cache: Dict[Tuple, torch.Tensor] = {}
+        self._pos_cache = GridCache()
 
     @property
     def visual(self):
@@ -86,9 +87,7 @@ class CLIPViT(FrozenCLIPModule):
         """(1 + h*w, W): class-token part kept, patch part resized bicubically. Cached per grid and device."""
         pos = self.visual.positional_embedding
         key = (h, w, pos.device, pos.dtype)
-        if key not in self._pos_cache:
-            self._pos_cache[key] = interpolate_pos_embed(pos, h, w)
-        return self._pos_cache[key]
+        return self._pos_cache.get(key, lambda: interpolate_pos_embed(pos, h, w))
 
     def _tokens_before_last_block(self, inputs: torch.Tensor):
         """Pad, embed and run every block but the last: (B, 1 + h*w, W) batch-first tokens, the interpolated
@@ -162,14 +161,13 @@ class CLIPViT(FrozenCLIPModule):
     def naclip_gaussian(self, h: int, w: int, device, dtype) -> torch.Tensor:
         """(1 + h*w, 1 + h*w) NACLIP neighbourhood term: ``exp(-|p_i - p_j|^2 / (2 sigma^2))`` between patch grid
         positions, 0 in the class token's row and column. Depends on the grid only: cached per grid."""
-        key = (h, w, device, dtype)
-        if key not in self._gauss_cache:
+        def make():
             ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64),
                                     indexing='ij')
             pts = torch.stack([ys.flatten(), xs.flatten()], dim=1)
             gauss = torch.exp(-torch.cdist(pts, pts) ** 2 / (2 * self.naclip_sigma ** 2))
-            self._gauss_cache[key] = F.pad(gauss, (1, 0, 1, 0)).to(device=device, dtype=dtype)
-        return self._gauss_cache[key]
+            return F.pad(gauss, (1, 0, 1, 0)).to(device=device, dtype=dtype)
+        return self._gauss_cache.get((h, w, device, dtype), make)
 
     @staticmethod
     def _value_path(block, x: torch.Tensor) -> torch.Tensor:

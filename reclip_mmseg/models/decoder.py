@@ -62,36 +62,45 @@ class GumbelMask(BaseModule):
     """Hard Gumbel-Softmax over the class dimension of ``scale · Z`` (straight-through): forward is one-hot,
     backward is the gradient of the soft sample.
 
-    The noise comes from the module's own generator, whose state is a buffer: it is saved in every
-    checkpoint, so a resumed run draws exactly the noise the uninterrupted run would have drawn, whatever
-    else (validation, data loaders) used the global random stream in between. It is seeded from
-    ``torch.initial_seed()`` at construction (MMEngine's ``randomness.seed``) unless ``seed`` is given.
+    The noise of each call comes from a generator seeded afresh from (seed, distributed rank, number of calls so
+    far). The seed and the call count are a buffer (``noise_state``) saved in every checkpoint, so
+
+    - a resumed run draws exactly the noise the uninterrupted run would have drawn, whatever else (validation,
+      data loaders) used the global random stream in between;
+    - each DDP rank draws its own noise (ranks differ in the seed mix) and stays exactly resumable, although
+      only rank 0 writes the checkpoint: the call count is the same on every rank.
+
+    The seed is ``torch.initial_seed()`` at construction (MMEngine's ``randomness.seed``) unless ``seed`` is given.
     """
 
     def __init__(self, scale: float = 100.0, tau: float = 1.0, hard: bool = True, seed: Optional[int] = None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.scale, self.tau, self.hard = scale, tau, hard
-        self.seed = int(torch.initial_seed() if seed is None else seed) % (2 ** 63)
-        self.register_buffer('rng_state', torch.empty(0, dtype=torch.uint8))
-        self._generator: Optional[torch.Generator] = None
+        seed = int(torch.initial_seed() if seed is None else seed) % (2 ** 62)
+        self.register_buffer('noise_state', torch.tensor([seed, 0], dtype=torch.int64))  # (seed, calls so far)
+        self._generators = {}
 
-    def _get_generator(self, device: torch.device) -> torch.Generator:
-        if self._generator is None or self._generator.device != device:
-            self._generator = torch.Generator(device=device)
-            self._generator.manual_seed(self.seed)
-            if self.rng_state.numel():
-                try:
-                    self._generator.set_state(self.rng_state.cpu())
-                except RuntimeError:  # a state saved by another device type: restart the stream from the seed
-                    warnings.warn(f'GumbelMask: saved noise state does not fit a {device.type} generator; '
-                                  f'restarting its stream from seed {self.seed}')
-        return self._generator
+    @property
+    def seed(self) -> int:
+        return int(self.noise_state[0])
+
+    def _generator_for_this_call(self, device: torch.device) -> torch.Generator:
+        from mmengine.dist import get_dist_info
+        rank, _ = get_dist_info()
+        generator = self._generators.get(device)
+        if generator is None:
+            generator = self._generators[device] = torch.Generator(device=device)
+        seed, calls = (int(v) for v in self.noise_state)
+        # SplitMix-style mixing of (seed, rank, calls) into one 63-bit seed: distinct streams per rank and call.
+        mixed = (seed * 0x9E3779B97F4A7C15 + rank * 0xBF58476D1CE4E5B9 + calls * 0x94D049BB133111EB) % (2 ** 63)
+        generator.manual_seed(mixed)
+        self.noise_state[1] += 1
+        return generator
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
-        generator = self._get_generator(logits.device)
+        generator = self._generator_for_this_call(logits.device)
         uniform = torch.empty_like(logits).exponential_(generator=generator)
-        self.rng_state = generator.get_state().to(self.rng_state.device)
         soft = torch.softmax((self.scale * logits - uniform.log()) / self.tau, dim=1)
         if not self.hard:
             return soft
@@ -100,12 +109,11 @@ class GumbelMask(BaseModule):
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs):
-        # The state's size depends on the generator's device type, so it is taken as it is, not shape-checked.
-        key = prefix + 'rng_state'
-        if key in state_dict:
-            self.rng_state = state_dict.pop(key).to(torch.uint8).cpu()
-            self._generator = None
+        # Checkpoints of earlier versions stored a generator state ('rng_state') instead: restart the stream.
+        legacy = state_dict.pop(prefix + 'rng_state', None)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
-        if key in missing_keys:
-            missing_keys.remove(key)
+        if legacy is not None and prefix + 'noise_state' in missing_keys:
+            missing_keys.remove(prefix + 'noise_state')
+            warnings.warn(f'GumbelMask: checkpoint of an earlier version (rng_state); the noise stream restarts '
+                          f'from seed {self.seed}')

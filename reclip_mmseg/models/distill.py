@@ -17,6 +17,7 @@ from mmseg.utils import SampleList
 
 from ..clip.image_encoder import interpolate_pos_embed
 from ..clip.vocabularies import resolve_class_names
+from ..utils.lru import GridCache
 from .bias import bias_logits
 from .heads import BiasRectifiedHead, check_head_checkpoint
 
@@ -87,7 +88,7 @@ class RectifiedDistillHead(BaseDecodeHead):
         self.mask_decoder = MODELS.build(dict(type='RectifiedMaskDecoder', feat_channels=channels,
                                               num_classes=len(names), kernel_size=5))
         self._freeze_inherited()
-        self._bias_cache = {}
+        self._bias_cache = GridCache()
 
     def _freeze_inherited(self):
         for module in (self.bias_projector, self.mask_decoder):
@@ -120,10 +121,11 @@ class RectifiedDistillHead(BaseDecodeHead):
 
     def student_bias_logits(self, h: int, w: int) -> torch.Tensor:
         key = (h, w, self.reference.device)
-        if key not in self._bias_cache:
+
+        def make():
             pos = interpolate_pos_embed(self.clip_pos_embed, h, w)[1:].t().reshape(1, -1, h, w)
-            self._bias_cache[key] = bias_logits(self.bias_projector(pos), self.reference)
-        return self._bias_cache[key]
+            return bias_logits(self.bias_projector(pos), self.reference)
+        return self._bias_cache.get(key, make)
 
     def features(self, inputs) -> torch.Tensor:
         return F.normalize(self.aspp.forward_features(inputs), dim=1)

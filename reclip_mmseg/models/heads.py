@@ -1,7 +1,7 @@
 """Decode heads over ``CLIPViT`` features: the training-free MaskCLIP Query head and ReCLIP++'s
 ``BiasRectifiedHead`` (SPEC.md §2–7)."""
 import warnings
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
@@ -9,6 +9,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 
 from ..clip.vocabularies import resolve_class_names
+from ..utils.lru import GridCache
 from .bias import bias_logits
 
 
@@ -36,14 +37,15 @@ def check_head_checkpoint(head, state_dict, prefix: str, decoder_key: str, expec
         raise ValueError(f'{type(head).__name__}: the checkpoint was trained for {weight.shape[0]} classes, the '
                          f'config has {head.num_classes} ({list(head.class_names)[:5]}...); use the config it was '
                          f'trained with')
-    # Every persistent tensor of the head, with its shape (the Gumbel generator state's size depends on the
-    # device type that wrote it, so only its presence is required).
+    # Every persistent tensor of the head, with its shape (a checkpoint of an earlier version has the Gumbel
+    # noise as 'rng_state' instead of 'noise_state': GumbelMask restarts its stream with a warning).
     missing, mismatched = [], []
     for key, tensor in head.state_dict().items():
         got = state_dict.get(prefix + key)
         if got is None:
-            missing.append(key)
-        elif not key.endswith('rng_state') and tuple(got.shape) != tuple(tensor.shape):
+            if not (key.endswith('noise_state') and prefix + key.replace('noise_state', 'rng_state') in state_dict):
+                missing.append(key)
+        elif tuple(got.shape) != tuple(tensor.shape):
             mismatched.append(f'{key}: checkpoint {tuple(got.shape)}, config {tuple(tensor.shape)}')
     if missing or mismatched:
         families = sorted({k[len(prefix):].split('.')[0] for k in own})
@@ -163,7 +165,7 @@ class BiasRectifiedHead(_CLIPTextHead):
         self.mask_decoder = MODELS.build(mask_decoder, default_args=dict(
             feat_channels=self.embed_dim, num_classes=self.num_classes))
         self.gumbel = MODELS.build(gumbel)
-        self._bias_cache: Dict[Tuple, torch.Tensor] = {}
+        self._bias_cache = GridCache()
 
     # ------------------------------------------------------------------ the rectified forward pass
     def compute_bias_logits(self, pos: torch.Tensor) -> torch.Tensor:
@@ -173,9 +175,8 @@ class BiasRectifiedHead(_CLIPTextHead):
             self._bias_cache.clear()
             return bias_logits(self.bias_projector(pos), self.prompt_learner())
         key = (tuple(pos.shape[-2:]), pos.device, pos.dtype)
-        if key not in self._bias_cache:
-            self._bias_cache[key] = bias_logits(self.bias_projector(pos), self.prompt_learner()).detach()
-        return self._bias_cache[key]
+        return self._bias_cache.get(
+            key, lambda: bias_logits(self.bias_projector(pos), self.prompt_learner()).detach())
 
     def rectified_logit_parts(self, features: torch.Tensor, pos: torch.Tensor
                               ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:

@@ -1,13 +1,13 @@
 # Cityscapes val, 19 classes, short side 560: the training-free protocol's test data (see ./protocol.py).
-_base_ = ['../../_base_/datasets/cityscapes.py']
+_base_ = ['./protocol.py', '../../_base_/datasets/cityscapes.py']
 vocabulary = 'cityscapes'
 prob_thd = 0.0  # background rule (VOC-21 / Context-60 only): top softmax(50 * logits) below it -> class 0
-test_pipeline = [
+train_dataloader = None
+protocol_test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(2048, 560), keep_ratio=True),
+    dict(type='Resize', scale=(2048, 560), keep_ratio=True),  # Cityscapes: short side 560
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
-train_dataloader = None
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=protocol_test_pipeline))
 test_dataloader = val_dataloader

@@ -14,6 +14,14 @@ model = dict(
     logit_scale=50.0,
     prob_thd=0.0,
     test_cfg=dict(mode='slide', crop_size=(224, 224), stride=(112, 112)))
+# Test data: short side 336, keep ratio (Cityscapes overrides it with 560 in ./cityscapes.py); the dataset
+# class decides reduce_zero_label.
+protocol_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(2048, 336), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
 train_cfg = None
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
