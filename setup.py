@@ -5,7 +5,7 @@ setup(
     version='0.1.0',
     description='ReCLIP++ (rectifying CLIP bias for unsupervised semantic segmentation) as an MMSegmentation 1.x plugin',
     packages=find_packages(include=['reclip_mmseg', 'reclip_mmseg.*']),
-    package_data={'reclip_mmseg': ['clip/*.txt']},
+    package_data={'reclip_mmseg': ['clip/*.txt', 'clip/model_configs/*.json']},
     python_requires='>=3.9',
     install_requires=[
         'torch>=2.0', 'torchvision', 'mmengine>=0.10,<1.0', 'mmcv>=2.0,<2.2', 'mmsegmentation>=1.2,<1.3',

@@ -162,3 +162,109 @@ def test_background_threshold_by_hand():
     expected = torch.where(p < 0.6, torch.zeros_like(p, dtype=torch.long), logits.argmax(1))
     assert torch.equal(out.argmax(1), expected) and int(expected[0, 0, 0]) == 0 and int(expected[0, 0, 1]) == 2
     assert torch.equal(apply_background_threshold(logits, 0.01, 50.0).argmax(1), logits.argmax(1))
+
+
+# --------------------------------------------------------------------------------------- SC-CLIP and SFP
+@pytest.fixture(scope='module')
+def deep_tiny():
+    """reclip-tiny-deep: 12 vision blocks as ViT-B (the published block indices need its depth), untrained."""
+    clip = dict(model_name='reclip-tiny-deep', pretrained=None)
+    return {m: CLIPViT(clip=clip, dense_mode=m) for m in ('sc_clip', 'sfp')}
+
+
+def _self_calibrated_by_hand(model, x, mode):
+    from sklearn.neighbors import LocalOutlierFactor
+    visual = model.visual
+    L = len(visual.transformer.resblocks)
+    out = visual.forward_intermediates(x, indices=list(range(L - 1)), output_fmt='NLC', intermediates_only=True,
+                                       output_extra_tokens=True)
+    feats = [torch.cat([c, p], dim=1)[0] for c, p in zip(out['image_intermediates_prefix'],
+                                                          out['image_intermediates'])]  # block k -> feats[k-1]
+    sd = visual.state_dict()
+    W = feats[0].shape[-1]
+    heads = visual.transformer.resblocks[-1].attn.num_heads
+    d = W // heads
+    h = w = 14
+    N = h * w
+
+    def ln(t, name):
+        return F.layer_norm(t, (W,), sd[name + '.weight'], sd[name + '.bias'])
+
+    def qkv(block, t):
+        p = f'transformer.resblocks.{block - 1}.'
+        y = ln(t, p + 'ln_1')
+        Wq, Wk, Wv = sd[p + 'attn.in_proj_weight'].split(W)
+        bq, bk, bv = sd[p + 'attn.in_proj_bias'].split(W)
+        return [(y @ Wx[i * d:(i + 1) * d].t() + bx[i * d:(i + 1) * d]) for i in range(heads)
+                for Wx, bx in ((Wq, bq), (Wk, bk), (Wv, bv))]
+
+    # 1. outliers of block 11's output
+    if mode == 'sc_clip':
+        lof = LocalOutlierFactor(n_neighbors=30, contamination=0.05).fit_predict(feats[10][1:].numpy())
+        outliers = {i for i in range(N) if lof[i] == -1}
+    else:
+        parts = qkv(11, feats[9])
+        A = sum(torch.softmax(parts[3 * i] @ parts[3 * i + 1].t() / math.sqrt(d), -1) for i in range(heads)) / heads
+        cands = [i for i in range(N) if 1.5 * float(A[0, 1 + i]) > float(A[1 + i, 1 + i])]
+        outliers = set(sorted(cands, key=lambda i: -float(A[0, 1 + i]))[:10])
+
+    def repair(tokens):
+        fixed = tokens.clone()
+        for i in outliers:
+            y, xx = divmod(i, w)
+            nb = [(y + a) * w + xx + b for a in (-1, 0, 1) for b in (-1, 0, 1) if (a, b) != (0, 0)
+                  and 0 <= y + a < h and 0 <= xx + b < w and (y + a) * w + xx + b not in outliers]
+            if nb:
+                fixed[i] = tokens[nb].mean(0)
+        return fixed
+
+    def cos(t):
+        t = t / t.norm(dim=-1, keepdim=True)
+        return t @ t.t()
+
+    def agg(t, s):
+        return (s / (s.sum(-1, keepdim=True) + 1e-6)) @ t
+
+    patches = repair(feats[10][1:])
+    s_raw = cos(repair(feats[8][1:]))
+    s_pre = s_raw * (s_raw >= 0.4)
+    base = s_raw if mode == 'sc_clip' else s_pre
+    M = 3 * (base - base.mean())
+    M[M < 0] = float('-inf')
+    s_post = cos(feats[3][1:])
+    s_post = s_post * (s_post >= 0.4)
+    p = f'transformer.resblocks.{L - 1}.'
+
+    def attend(t, sim_only=False):
+        parts = qkv(L, t)
+        outs = []
+        for i in range(heads):
+            q, k, v = parts[3 * i:3 * i + 3]
+            a_m = torch.softmax(M, -1)
+            a_k = torch.softmax(k @ k.t() / math.sqrt(d), -1)
+            a_q = torch.softmax(q @ q.t() / math.sqrt(d), -1)
+            A = a_m if sim_only else ((a_m + a_k) / 2 if mode == 'sc_clip' else (a_m + a_k + a_q) / 3)
+            outs.append(A @ v)
+        return torch.cat(outs, -1) @ sd[p + 'attn.out_proj.weight'].t() + sd[p + 'attn.out_proj.bias']
+
+    result = agg(attend(agg(patches, s_pre)) + 0.3 * feats[10][:1], s_post)
+    multi = sum(feats[b - 1] for b in range(4, 11))
+    result = result + agg(attend(multi[1:], sim_only=(mode == 'sfp')) + 0.3 * multi[:1], s_post)
+    dense = F.normalize(ln(result, 'ln_post') @ sd['proj'], dim=-1)
+    return dense.t().reshape(1, -1, h, w), outliers
+
+
+@pytest.mark.parametrize('mode', ['sc_clip', 'sfp'])
+def test_self_calibrated_modes_equal_their_pipeline_computed_by_hand(deep_tiny, mode):
+    torch.manual_seed(2)
+    x = torch.randn(1, 3, 224, 224)
+    ref, outliers = _self_calibrated_by_hand(deep_tiny[mode].clip_model, x, mode)
+    assert outliers  # the repair step is exercised
+    torch.testing.assert_close(deep_tiny[mode](x).dense, ref, rtol=1e-4, atol=1e-4)
+    other = deep_tiny[mode](torch.randn(2, 3, 96, 128))  # batch of 2, non-square grid
+    assert other.dense.shape == (2, 64, 6, 8) and torch.isfinite(other.dense).all()
+
+
+def test_self_calibrated_modes_refuse_depths_without_published_constants():
+    with pytest.raises(ValueError, match='published constants'):
+        CLIPViT(clip=TINY_CLIP, dense_mode='sc_clip')

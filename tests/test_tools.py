@@ -115,3 +115,4 @@ def test_benchmark_tool_reports_every_mode_with_same_run_baselines(tmp_path):
     assert set(dense) == {f'{m}/{k}' for m in ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip')
                           for k in ('whole', 'slide')}
     assert dense['maskclip/whole'] == 1.0 and all(v > 0 for v in dense.values())
+    assert set(r['dense']['skipped']) == {'sc_clip', 'sfp'}  # the tiny CLIP has 2 blocks, not ViT-B's 12

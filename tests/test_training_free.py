@@ -11,7 +11,8 @@ from mmengine.config import Config
 from conftest import ROOT, run_tool
 from synthetic import _write_pair, known_label, make_ade_tree, make_cityscapes_tree, make_context_tree, make_voc_tree
 
-MODES = ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip')
+MODES = ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip', 'sc_clip', 'sfp')
+TINY_MODES = MODES[:5]  # sc_clip / sfp need ViT-B's 12 blocks: they run on reclip-tiny-deep below
 DATASETS = ('voc20', 'voc21', 'context59', 'context60', 'ade20k', 'cityscapes', 'coco_stuff27', 'coco_stuff171')
 TINY = [f'{w}.{k}' for w in ('model.backbone.clip', 'model.decode_head.text_encoder.clip')
         for k in ('model_name=reclip-tiny', 'pretrained=None')]
@@ -52,10 +53,12 @@ def _tree(dataset, root):
             'coco_stuff171': lambda: _coco_tree(root, '_labelTrainIds.png', 'annotations', 171)}[dataset]()
 
 
-@pytest.mark.parametrize('dataset,mode', [(d, MODES[i % len(MODES)]) for i, d in enumerate(DATASETS)])
+@pytest.mark.parametrize('dataset,mode', [(d, TINY_MODES[i % len(TINY_MODES)]) for i, d in enumerate(DATASETS)]
+                         + [('voc20', 'sfp'), ('context59', 'sc_clip')])
 def test_tools_test_runs_the_config_end_to_end(tmp_path, dataset, mode):
     data_root = _tree(dataset, str(tmp_path / 'data'))
-    opts = TINY + [f'test_dataloader.dataset.data_root={data_root}', 'test_dataloader.num_workers=0',
+    tiny = TINY if mode in TINY_MODES else [o.replace('reclip-tiny', 'reclip-tiny-deep') for o in TINY]
+    opts = tiny + [f'test_dataloader.dataset.data_root={data_root}', 'test_dataloader.num_workers=0',
                    'test_dataloader.persistent_workers=False']
     if dataset == 'voc21':
         opts.append('model.pamr.enabled=True')  # PAMR through the real pipeline once
@@ -67,13 +70,18 @@ def test_tools_test_runs_the_config_end_to_end(tmp_path, dataset, mode):
 
 def test_rectification_on_a_training_free_feature_trains_and_tests(voc_root, voc_hypotheses, tmp_path):
     from conftest import tiny_options
-    config = 'configs/reclip_pp/voc_rectify_clearclip.py'
-    assert Config.fromfile(f'{ROOT}/{config}').model.backbone.dense_mode == 'clearclip'
-    opts = tiny_options(voc_root, voc_hypotheses, iters=2, interval=2)
-    proc = run_tool('tools/train.py', config, '--work-dir', str(tmp_path), '--cfg-options', *opts)
+    for d in ('voc', 'context', 'ade20k', 'cityscapes', 'coco_stuff27'):
+        for m in ('clearclip', 'naclip', 'sfp'):
+            cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/{d}_rectify_{m}.py')
+            assert cfg.model.backbone.dense_mode == m and cfg.model.decode_head.type == 'BiasRectifiedHead'
+    config = 'configs/reclip_pp/voc_rectify_sfp.py'  # on the 12-block tiny CLIP, as SFP needs
+    deep = [o.replace('reclip-tiny', 'reclip-tiny-deep') for o in tiny_options(voc_root, voc_hypotheses, iters=2,
+                                                                                 interval=2)]
+    proc = run_tool('tools/train.py', config, '--work-dir', str(tmp_path), '--cfg-options', *deep)
     assert 'Iter(train) [2/2]' in proc.stdout + proc.stderr
+    deep_test = [o.replace('reclip-tiny', 'reclip-tiny-deep') for o in tiny_options(voc_root)]
     proc = run_tool('tools/test.py', config, str(tmp_path / 'iter_2.pth'), '--work-dir', str(tmp_path / 't'),
-                    '--cfg-options', *tiny_options(voc_root))
+                    '--cfg-options', *deep_test)
     assert 'mIoU' in proc.stdout + proc.stderr
 
 

@@ -18,7 +18,7 @@ from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import reclip_mmseg  # noqa: E402,F401
-from reclip_mmseg.clip import TINY_MODEL_NAME  # noqa: E402
+from reclip_mmseg.clip import TINY_MODEL_NAMES  # noqa: E402
 from reclip_mmseg.clip.image_encoder import DENSE_MODES  # noqa: E402
 from reclip_mmseg.utils.launch import load_config  # noqa: E402
 
@@ -41,13 +41,13 @@ def main():
         cfg.test_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']), dict(type='BiasMetric')]
         metrics = Runner.from_cfg(cfg).test()
         rows.append((mode, metrics['mIoU'], metrics['bias/class_pref_score'], metrics['bias/space_pref_slope']))
-        tiny = cfg.model.backbone.clip.get('model_name') == TINY_MODEL_NAME
+        tiny = cfg.model.backbone.clip.get('model_name') in TINY_MODEL_NAMES
     lines = [f'Bias of each dense mode on {args.dataset} (class-preference score: higher is better; space-preference '
              f'slope: closer to 0 is better)', '', '| mode | mIoU | class-preference score | space-preference slope |',
              '|---|---|---|---|']
     lines += [f'| {m} | {miou:.2f} | {c:.3f} | {s:.3f} |' for m, miou, c, s in rows]
     if tiny:
-        lines += ['', f'CLIP is {TINY_MODEL_NAME} (random, untrained): these numbers are meaningless; they show the '
+        lines += ['', f'CLIP is {cfg.model.backbone.clip.model_name} (random, untrained): these numbers are meaningless; they show the '
                       f'command runs.']
     table = '\n'.join(lines)
     print(table)

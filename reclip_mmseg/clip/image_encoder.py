@@ -7,9 +7,11 @@ from mmseg.registry import MODELS
 
 from ..utils.lru import GridCache
 from .loader import FrozenCLIPModule
+from .self_calibration import constants_for_depth, self_calibrated_tokens
 
 
-DENSE_MODES = ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip')
+DENSE_MODES = ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip', 'sc_clip', 'sfp')
+SELF_CALIBRATED_MODES = ('sc_clip', 'sfp')
 
 
 def _heads_qkv(block, x: torch.Tensor):
@@ -55,7 +57,8 @@ class CLIPViT(FrozenCLIPModule):
         dense_mode: how the last block makes the dense tokens (TRAINING_FREE.md): 'maskclip' (default, the
             value path above, ReCLIP++'s feature), 'vanilla' (CLIP as trained), 'sclip' (q-q + k-k attention,
             residual and MLP kept), 'clearclip' (q-q attention, no residual/MLP), 'naclip' (k-k attention plus a
-            Gaussian neighbourhood term, no residual/MLP). The global embedding and ``P`` do not depend on it.
+            Gaussian neighbourhood term, no residual/MLP), 'sc_clip' and 'sfp' (self-calibrated multi-step
+            pipelines, see ``self_calibration.py``). The global embedding and ``P`` do not depend on it.
         naclip_sigma: NACLIP's Gaussian width in patches.
     """
 
@@ -71,6 +74,8 @@ class CLIPViT(FrozenCLIPModule):
                 raise ValueError(f"CLIPViT supports CLIP ViTs with class-token pooling and a projection; "
                                  f"'{self.clip_cfg['model_name']}' has visual.{attr}={getattr(visual, attr, None)!r}")
         self.with_global = with_global
+        if dense_mode in SELF_CALIBRATED_MODES:
+            constants_for_depth(len(self.clip_model.visual.transformer.resblocks))  # fails early for other depths
         self.dense_mode = dense_mode
         self.naclip_sigma = naclip_sigma
         self._gauss_cache = GridCache()
@@ -89,9 +94,9 @@ class CLIPViT(FrozenCLIPModule):
         key = (h, w, pos.device, pos.dtype)
         return self._pos_cache.get(key, lambda: interpolate_pos_embed(pos, h, w))
 
-    def _tokens_before_last_block(self, inputs: torch.Tensor):
+    def _tokens_before_last_block(self, inputs: torch.Tensor, outputs: Optional[list] = None):
         """Pad, embed and run every block but the last: (B, 1 + h*w, W) batch-first tokens, the interpolated
-        positional embedding and the grid."""
+        positional embedding and the grid. ``outputs``, if a list, receives every block's output (batch-first)."""
         visual = self.visual
         dtype = visual.conv1.weight.dtype
         H, W = inputs.shape[-2:]
@@ -112,6 +117,8 @@ class CLIPViT(FrozenCLIPModule):
             x = x.transpose(0, 1)
         for block in transformer.resblocks[:-1]:
             x = block(x)
+            if outputs is not None:
+                outputs.append(x if batch_first else x.transpose(0, 1))
         if not batch_first:
             x = x.transpose(0, 1)
         return x, pos, h, w
@@ -119,11 +126,15 @@ class CLIPViT(FrozenCLIPModule):
     @torch.no_grad()
     def forward(self, inputs: torch.Tensor) -> CLIPFeatures:
         visual = self.visual
-        x, pos, h, w = self._tokens_before_last_block(inputs)
+        outputs = [] if self.dense_mode in SELF_CALIBRATED_MODES else None
+        x, pos, h, w = self._tokens_before_last_block(inputs, outputs)
         B = x.shape[0]
         last = visual.transformer.resblocks[-1]
 
-        dense = self._dense_tokens(last, x, h, w)
+        if outputs is not None:
+            dense = self_calibrated_tokens(visual.transformer.resblocks, outputs, h, w, self.dense_mode)
+        else:
+            dense = self._dense_tokens(last, x, h, w)
         dense = visual.ln_post(dense) @ visual.proj
         dense = F.normalize(dense, dim=-1).transpose(1, 2).reshape(B, -1, h, w)
 

@@ -15,6 +15,9 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 
 TINY_MODEL_NAME = 'reclip-tiny'
+# 12 vision blocks as ViT-B (SC-CLIP / SFP need its block indices), still tiny; untrained like reclip-tiny.
+TINY_DEEP_MODEL_NAME = 'reclip-tiny-deep'
+TINY_MODEL_NAMES = (TINY_MODEL_NAME, TINY_DEEP_MODEL_NAME)
 TINY_SEED = 0
 
 # Registers the tiny architecture (model_configs/reclip-tiny.json) with open_clip once, at import.
@@ -61,7 +64,7 @@ def load_clip(model_name: str = 'ViT-B-16',
     """
     if pretrained is not None and not isinstance(pretrained, str):
         raise TypeError(f'clip.pretrained must be a tag, a file path or None, got {pretrained!r}')
-    if pretrained is None and model_name != TINY_MODEL_NAME and not allow_random_weights:
+    if pretrained is None and model_name not in TINY_MODEL_NAMES and not allow_random_weights:
         raise CLIPWeightsUnavailable(
             f"clip.pretrained=None would give '{model_name}' random weights, which never segment anything. "
             + _how_to_provide(model_name) + ' (Set clip.allow_random_weights=True only to time the model.)')

@@ -1,0 +1,143 @@
+"""SC-CLIP and SFP (TRAINING_FREE.md): the last block fed self-calibrated patch tokens.
+
+Both share one skeleton over the outputs of blocks 1..L-1 (ViT-B/16: L = 12; 1-indexed as the papers count):
+1. outlier patch tokens of block L-1's output are found (SC-CLIP: Local Outlier Factor, k = 30, 5 %
+   contamination, scikit-learn's; SFP: the class token attends to patch i more than i attends to itself,
+   ``1.5·A[cls, i] > A[i, i]`` in block L-1's head-averaged attention, the 10 largest ``A[cls, i]``) and replaced,
+   in block L-1's and block ``pre``'s patch tokens, by the mean of their valid 3x3 grid neighbours (inside the
+   grid and not outliers themselves; a token with none is kept);
+2. ``S_raw`` = cosine self-similarity of block ``pre``'s repaired patch tokens; ``S`` = ``S_raw`` with entries
+   below beta = 0.4 set to 0; the patch tokens entering the last block become ``rownorm(S) X``
+   (rows divided by their sum + 1e-6);
+3. the last block is attention only (no residual, no MLP): SC-CLIP ``A = ½[softmax(M) + softmax(s·k kᵀ)]`` with
+   ``M = 3·(S_raw − mean S_raw)``, negative entries masked; SFP ``A = ⅓[softmax(s·k kᵀ) + softmax(s·q qᵀ) +
+   softmax(M)]`` with M made the same way from the thresholded ``S``; output ``O(A) + 0.3·x_cls`` (block L-1's
+   class token);
+4. post-aggregation: ``rownorm(S_post) ·`` with ``S_post`` block ``post``'s patch-token cosine similarity,
+   thresholded at beta;
+5. multi-level: the sum of the outputs of blocks ``multi`` (all tokens) goes through the last block's attention
+   (SFP: ``softmax(M)`` alone), plus 0.3 of that sum's class token, is post-aggregated likewise and added.
+Constants by depth (SC-CLIP's release): 12 blocks (ViT-B) pre = 9, post = 4, multi = 4..10, class-token weight
+0.3; 24 blocks (ViT-L) pre = 16, post = 6, multi = 8..19, weight 0.1.
+"""
+from typing import List, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+BETA = 0.4
+M_SCALE = 3.0
+LOF_NEIGHBOURS, LOF_CONTAMINATION = 30, 0.05
+SFP_TOP_OUTLIERS, SFP_RATIO = 10, 1.5
+# depth -> (pre block, post block, multi-level blocks, class-token weight); blocks 1-indexed
+CONSTANTS_BY_DEPTH = {12: (9, 4, tuple(range(4, 11)), 0.3), 24: (16, 6, tuple(range(8, 20)), 0.1)}
+
+
+def constants_for_depth(depth: int):
+    if depth not in CONSTANTS_BY_DEPTH:
+        raise ValueError(f"dense modes 'sc_clip' and 'sfp' have published constants for ViTs of "
+                         f"{sorted(CONSTANTS_BY_DEPTH)} blocks, not {depth}")
+    return CONSTANTS_BY_DEPTH[depth]
+
+
+def lof_outliers(patches: torch.Tensor) -> torch.Tensor:
+    """(B, N) bool: scikit-learn's Local Outlier Factor per image (Euclidean, k = 30, 5 % contamination)."""
+    from sklearn.neighbors import LocalOutlierFactor
+    out = []
+    for tokens in patches.detach().float().cpu().numpy():
+        k = min(LOF_NEIGHBOURS, len(tokens) - 1)
+        labels = LocalOutlierFactor(n_neighbors=k, contamination=LOF_CONTAMINATION).fit_predict(tokens)
+        out.append(torch.from_numpy(labels == -1))
+    return torch.stack(out).to(patches.device)
+
+
+def attention_outliers(attn: torch.Tensor, top: int = SFP_TOP_OUTLIERS, ratio: float = SFP_RATIO) -> torch.Tensor:
+    """(B, N) bool from head-averaged attention (B, 1 + N, 1 + N): candidates ``ratio·A[cls, i] > A[i, i]``, the
+    ``top`` of them with the largest ``A[cls, i]``."""
+    to_patch = attn[:, 0, 1:]
+    self_attn = attn.diagonal(dim1=1, dim2=2)[:, 1:]
+    score = torch.where(ratio * to_patch > self_attn, to_patch, torch.full_like(to_patch, -1.0))
+    chosen = score.topk(min(top, score.shape[1]), dim=1).indices
+    out = torch.zeros_like(to_patch, dtype=torch.bool).scatter_(1, chosen, True)
+    return out & (score > -1.0)
+
+
+def repair(patches: torch.Tensor, outliers: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """Outlier tokens (B, N, W) replaced by the mean of their valid 3x3 neighbours (in the grid, not outliers)."""
+    B, N, W = patches.shape
+    keep = (~outliers).to(patches.dtype).view(B, 1, h, w)
+    grid = patches.transpose(1, 2).reshape(B, W, h, w) * keep
+    ring = torch.ones(1, 1, 3, 3, dtype=patches.dtype, device=patches.device)
+    ring[..., 1, 1] = 0
+    total = F.conv2d(grid.reshape(B * W, 1, h, w), ring, padding=1).view(B, W, h, w)
+    count = F.conv2d(keep, ring, padding=1)
+    replace = outliers.view(B, 1, h, w) & (count > 0)
+    original = patches.transpose(1, 2).reshape(B, W, h, w)
+    return torch.where(replace, total / count.clamp(min=1), original).flatten(2).transpose(1, 2)
+
+
+def cosine_similarity(patches: torch.Tensor) -> torch.Tensor:
+    f = F.normalize(patches, dim=-1)
+    return f @ f.transpose(1, 2)
+
+
+def thresholded(sim: torch.Tensor) -> torch.Tensor:
+    return torch.where(sim < BETA, torch.zeros_like(sim), sim)
+
+
+def aggregate(tokens: torch.Tensor, sim: torch.Tensor) -> torch.Tensor:
+    return (sim / (sim.sum(dim=-1, keepdim=True) + 1e-6)) @ tokens
+
+
+def similarity_logits(sim: torch.Tensor) -> torch.Tensor:
+    """``M = 3·(S − mean S)`` per image, negative entries -inf (the diagonal, cosine 1, always stays finite)."""
+    m = M_SCALE * (sim - sim.mean(dim=(1, 2), keepdim=True))
+    return m.masked_fill(m < 0, float('-inf'))
+
+
+def last_block_attention(block, tokens: torch.Tensor, m_logits: torch.Tensor, mode: str,
+                         similarity_only: bool = False) -> torch.Tensor:
+    """``O(A)`` (B, N, W) over patch tokens alone: the mode's mix of softmax(M) with k-k (and q-q for SFP)."""
+    from .image_encoder import _heads_qkv
+    q, k, v = _heads_qkv(block, tokens)
+    by_sim = torch.softmax(m_logits, dim=-1).unsqueeze(1).to(v.dtype) @ v
+    if similarity_only:
+        out = by_sim
+    elif mode == 'sc_clip':
+        out = (by_sim + F.scaled_dot_product_attention(k, k, v)) / 2
+    else:
+        out = (by_sim + F.scaled_dot_product_attention(k, k, v) + F.scaled_dot_product_attention(q, q, v)) / 3
+    return block.attn.out_proj(out.transpose(1, 2).flatten(2))
+
+
+def head_averaged_attention(block, x: torch.Tensor) -> torch.Tensor:
+    """softmax(s·q kᵀ) of ``block`` on its input ``x`` (B, L, W), averaged over heads: (B, L, L)."""
+    from .image_encoder import _heads_qkv
+    q, k, _ = _heads_qkv(block, x)
+    return torch.softmax(q @ k.transpose(-1, -2) * q.shape[-1] ** -0.5, dim=-1).mean(dim=1)
+
+
+def self_calibrated_tokens(blocks: Sequence, outputs: List[torch.Tensor], h: int, w: int, mode: str) -> torch.Tensor:
+    """Dense patch tokens (B, h*w, W) before ``ln_post``. ``outputs[i]`` is block i+1's output (batch-first,
+    class token first), for every block but the last; ``blocks`` are the transformer's blocks."""
+    pre_block, post_block, multi_blocks, cls_weight = constants_for_depth(len(blocks))
+    last = blocks[-1]
+    x = outputs[-1]
+    cls, patches = x[:, :1], x[:, 1:]
+    if mode == 'sc_clip':
+        outliers = lof_outliers(patches)
+    else:  # block L-1's attention, from its input (block L-2's output)
+        outliers = attention_outliers(head_averaged_attention(blocks[-2], outputs[-2]))
+    patches = repair(patches, outliers, h, w)
+    s_raw = cosine_similarity(repair(outputs[pre_block - 1][:, 1:], outliers, h, w))
+    s_pre = thresholded(s_raw)
+    m_logits = similarity_logits(s_raw if mode == 'sc_clip' else s_pre)
+    s_post = thresholded(cosine_similarity(outputs[post_block - 1][:, 1:]))
+
+    tokens = aggregate(patches, s_pre)
+    out = last_block_attention(last, tokens, m_logits, mode) + cls_weight * cls
+    out = aggregate(out, s_post)
+    multi = sum(outputs[b - 1] for b in multi_blocks)
+    extra = last_block_attention(last, multi[:, 1:], m_logits, mode, similarity_only=(mode == 'sfp'))
+    return out + aggregate(extra + cls_weight * multi[:, :1], s_post)
