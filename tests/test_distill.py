@@ -179,3 +179,22 @@ def test_student_without_its_imagenet_checkpoint_is_a_clear_error(rect_checkpoin
     model = MODELS.build(cfg.model)
     with pytest.raises(RuntimeError, match='model.backbone.init_cfg.checkpoint=/path/resnet101_v1c.pth'):
         model.init_weights()
+
+
+def test_distillation_takes_a_teacher_rectified_on_a_training_free_feature(rect_checkpoint):
+    """model.teacher.config pointing at a rectify-on-ClearCLIP config: the teacher runs that dense mode and the
+    pseudo labels are its own predictions (the same head weights serve any dense mode)."""
+    cfg = Config.fromfile(f'{ROOT}/{DISTILL}')
+    cfg.merge_from_dict(options_dict(student_options(rect_checkpoint)
+                                     + [f'model.teacher.config={ROOT}/configs/reclip_pp/voc_rectify_clearclip.py']))
+    model = MODELS.build(cfg.model)
+    crops = torch.randn(2, 3, 64, 64)
+    pseudo, _ = model.teacher_outputs(crops)
+    teacher = model.teacher
+    assert teacher.backbone.dense_mode == 'clearclip'
+    metas = [SegDataSample(metainfo=dict(img_shape=(64, 64), pad_shape=(64, 64), ori_shape=(64, 64)))
+             for _ in range(2)]
+    with torch.no_grad():
+        preds = teacher.predict(crops, metas)
+    for b in range(2):
+        assert torch.equal(pseudo[b], preds[b].pred_sem_seg.data[0])

@@ -48,8 +48,8 @@ def test_image_demo_png_has_image_size_and_class_colours(image, tmp_path, dense_
     # recompute the prediction in-process; away from the legend box every pixel is the 50/50 blend of the
     # image and its predicted class's colour
     from mmseg.apis import inference_model
-    options = dict(TINY_DICT, **({'model.backbone.dense_mode': dense_mode} if dense_mode else {}))
-    model = init_segmentor(f'{ROOT}/configs/maskclip/voc.py', None, classes, cfg_options=options)
+    model = init_segmentor(f'{ROOT}/configs/maskclip/voc.py', None, classes, cfg_options=TINY_DICT,
+                           dense_mode=dense_mode)
     assert model.backbone.dense_mode == (dense_mode or 'maskclip')
     pred = inference_model(model, image).pred_sem_seg.data[0].numpy()
     palette = np.array(class_palette(classes.split(',')))

@@ -34,11 +34,9 @@ def main():
                         help="CLIP's last-block mode (TRAINING_FREE.md), e.g. sclip, clearclip, naclip")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
-    if args.dense_mode:
-        args.cfg_options = dict(args.cfg_options or {}, **{'model.backbone.dense_mode': args.dense_mode})
     if not os.path.isfile(args.image):
         raise SystemExit(f'image {args.image} does not exist')
-    model = init_segmentor(args.config, args.checkpoint, args.classes, args.device, args.cfg_options)
+    model = init_segmentor(args.config, args.checkpoint, args.classes, args.device, args.cfg_options, args.dense_mode)
     result = inference_model(model, args.image)
     pred = result.pred_sem_seg.data[0].cpu().numpy()
     image = mmcv.imread(args.image, channel_order='rgb')

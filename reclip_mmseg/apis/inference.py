@@ -11,12 +11,15 @@ from ..clip.vocabularies import VOCABULARIES, resolve_class_names
 
 
 def init_segmentor(config: str, checkpoint: Optional[str] = None, classes: Optional[Sequence[str]] = None,
-                   device: str = 'cpu', cfg_options: Optional[dict] = None):
+                   device: str = 'cpu', cfg_options: Optional[dict] = None, dense_mode: Optional[str] = None):
     """MMSeg's ``init_model`` with the class list handled: any names for a training-free (MaskCLIP) config,
-    exactly the trained names for a checkpoint (a clear error otherwise)."""
+    exactly the trained names for a checkpoint (a clear error otherwise). ``dense_mode`` sets
+    ``model.backbone.dense_mode`` (CLIPViT's last-block mode, e.g. 'naclip')."""
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    if dense_mode is not None:
+        cfg.model.backbone.dense_mode = dense_mode
     head = cfg.model.decode_head
     trained = list(resolve_class_names(head.class_names))
     if classes is not None:
