@@ -48,7 +48,8 @@ def test_bias_metric_through_the_evaluator_interface(tmp_path):
     png = str(tmp_path / 'plot.png')
     json.dump(dict(bin_centres=[0.25, 0.75], mean_iou=[0.6, 0.3], counts=[3, 2], slope=-0.6),
               open(tmp_path / 'c2.json', 'w'))
-    run_tool('tools/plot_space_bias.py', str(tmp_path / 'c2.json'), '--labels', 'x', '--out', png)
+    proc = run_tool('tools/plot_space_bias.py', str(tmp_path / 'c2.json'), '--labels', 'x', '--out', png)
+    assert 'x (slope -60.0 %/unit)' in proc.stdout and 'n=3; n=2' in proc.stdout  # the axis's unit, bin counts
     from PIL import Image
     assert Image.open(png).size[0] > 100
 

@@ -78,7 +78,7 @@ def test_mmseg_inferencer_runs_our_config(image, rect_ckpt, tmp_path):
 
 
 def test_visualize_bias_writes_side_by_side_png(image, rect_ckpt, tmp_path):
-    out = str(tmp_path / 'bias.png')
+    out = str(tmp_path / 'new' / 'folder' / 'bias.png')  # a folder that does not exist yet
     run_tool('tools/visualize_bias.py', image, 'configs/reclip_pp/voc_rectify.py', rect_ckpt, '--bias-classes',
              'person,diningtable', '--out', out, '--cfg-options', *TINY)
     w, h = Image.open(out).size

@@ -156,8 +156,14 @@ def test_checkpoint_of_wrong_stage_or_class_count_is_refused_by_tools_test(voc_r
 
 def test_unknown_vocabulary_lists_the_known_ones():
     from reclip_mmseg.clip import resolve_class_names
-    with pytest.raises(KeyError, match='Known:.*voc20'):
+    with pytest.raises(KeyError, match='known: .*voc20.*at least 2 names'):
         resolve_class_names('voc_20')
+    with pytest.raises(KeyError, match="'cat' is not a known class vocabulary.*single class"):
+        resolve_class_names('cat')
+    with pytest.raises(ValueError, match=r"repeated: \['cat'\]"):
+        resolve_class_names('cat,dog,cat')
+    with pytest.raises(ValueError, match=r"repeated: \['sky'\]"):
+        resolve_class_names(['sky', 'sea', 'sky'])
 
 
 def test_run_killed_mid_training_resumes_to_the_uninterrupted_result(voc_root, voc_hypotheses, tmp_path):

@@ -104,3 +104,13 @@ def test_eval_caches_keep_only_the_most_recent_grids():
             s = SegDataSample(metainfo=dict(img_shape=(size, size), pad_shape=(size, size), ori_shape=(size, size)))
             model.predict(torch.randn(1, 3, size, size), [s])
     assert len(model.decode_head._bias_cache) == 8 and len(model.backbone._pos_cache) == 8
+
+
+def test_cache_files_follow_the_umask_not_0600(tmp_path):
+    from reclip_mmseg.utils import atomic_save
+    old = os.umask(0o022)
+    try:
+        atomic_save({'a': 1}, str(tmp_path / 'x.pth'))
+    finally:
+        os.umask(old)
+    assert (os.stat(tmp_path / 'x.pth').st_mode & 0o777) == 0o644

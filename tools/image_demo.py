@@ -36,6 +36,7 @@ def main():
     args = parser.parse_args()
     if not os.path.isfile(args.image):
         raise SystemExit(f'image {args.image} does not exist')
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # before any work, not after
     model = init_segmentor(args.config, args.checkpoint, args.classes, args.device, args.cfg_options, args.dense_mode)
     result = inference_model(model, args.image)
     pred = result.pred_sem_seg.data[0].cpu().numpy()

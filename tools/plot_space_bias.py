@@ -24,8 +24,12 @@ def main():
     fig, ax = plt.subplots(figsize=(5, 3.5), dpi=120)
     for path, label in zip(args.curves, labels):
         curve = json.load(open(path))
-        ax.plot(curve['bin_centres'], [100 * v for v in curve['mean_iou']], marker='o',
-                label=f'{label} (slope {curve["slope"]:.2f})')
+        # the slope in the axis's unit (mIoU points per unit of distance), and each bin's object count
+        line, = ax.plot(curve['bin_centres'], [100 * v for v in curve['mean_iou']], marker='o',
+                        label=f'{label} (slope {100 * curve["slope"]:.1f} %/unit)')
+        for x, y, n in zip(curve['bin_centres'], curve['mean_iou'], curve.get('counts', [])):
+            ax.annotate(f'n={n}', (x, 100 * y), textcoords='offset points', xytext=(0, 6), ha='center',
+                        fontsize=7, color=line.get_color())
     ax.set_xlabel('distance of the object centroid from the image centre\n(0 = centre, 1 = corner)')
     ax.set_ylabel('mIoU (%)')
     ax.set_xlim(0, 1)
@@ -33,6 +37,9 @@ def main():
     ax.legend()
     fig.tight_layout()
     fig.savefig(args.out)
+    for text in ax.get_legend().get_texts():
+        print(text.get_text())
+    print('objects per bin:', '; '.join(t.get_text() for t in ax.texts))
     print(f'wrote {args.out}')
 
 

@@ -57,6 +57,7 @@ def main():
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # before any work, not after
     model = init_segmentor(args.config, args.checkpoint, None, args.device, args.cfg_options)
     if not hasattr(model.decode_head, 'compute_bias_logits'):
         raise SystemExit(f'{args.config} has no bias head (BiasRectifiedHead); give a rectification config')

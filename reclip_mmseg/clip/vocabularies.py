@@ -57,13 +57,17 @@ def resolve_class_names(classes: Union[str, Sequence[str]]) -> Tuple[str, ...]:
     if isinstance(classes, str):
         if classes in VOCABULARIES:
             return VOCABULARIES[classes]
-        if ',' in classes:
-            return tuple(c.strip() for c in classes.split(',') if c.strip())
-        raise KeyError(f"Unknown class vocabulary '{classes}'. Known: {sorted(VOCABULARIES)}; or give the class "
-                       f"names as a list or a comma-separated string.")
+        if ',' not in classes:
+            raise KeyError(f"'{classes}' is not a known class vocabulary (known: {sorted(VOCABULARIES)}), and as a "
+                           f"class list it would be a single class; segmentation needs at least 2 names: give a "
+                           f"list or a comma-separated string ('cat,dog').")
+        classes = [c.strip() for c in classes.split(',') if c.strip()]
     names = tuple(classes)
     if not names or not all(isinstance(n, str) and n.strip() for n in names):
         raise ValueError(f'class names must be a non-empty list of non-empty strings, got {classes!r}')
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f'class names must be distinct; repeated: {duplicates} (in {list(names)})')
     return names
 
 

@@ -20,6 +20,10 @@ def atomic_save(obj: Any, path: str, saver: Optional[Callable[[Any, str], None]]
     os.close(fd)
     try:
         (saver or torch.save)(obj, tmp)
+        # mkstemp creates 0600; give the file the permissions a plain open() would (shared caches, other users)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
