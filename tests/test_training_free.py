@@ -34,6 +34,9 @@ def test_every_mode_and_dataset_has_a_config_under_the_one_protocol():
             resize = [s for s in cfg.test_dataloader.dataset.pipeline if s.type == 'Resize'][0]
             assert min(resize.scale) == (560 if d == 'cityscapes' else 336) and resize.keep_ratio
             assert cfg.train_dataloader is None
+            tta_scales = [t.scale for t in cfg.tta_pipeline[1].transforms[0]]
+            assert min(tta_scales[2]) == min(resize.scale)  # ratio 1.0 is the protocol's test scale
+            assert cfg.tta_pipeline[1].transforms[2] == [dict(type='LoadAnnotations')]  # the dataset decides
 
 
 def _coco_tree(root, suffix, folder, n_classes):

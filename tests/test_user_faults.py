@@ -114,3 +114,27 @@ def test_cache_files_follow_the_umask_not_0600(tmp_path):
     finally:
         os.umask(old)
     assert (os.stat(tmp_path / 'x.pth').st_mode & 0o777) == 0o644
+
+
+def test_every_shipped_config_has_a_tta_pipeline_around_its_test_scale():
+    """`tools/test.py --tta` needs `tta_pipeline` (it crashed on every config before); ratio 1.0 is the test scale."""
+    import glob
+    files = sorted(glob.glob(f'{ROOT}/configs/*/*.py'))
+    assert len(files) > 80
+    for f in files:
+        cfg = Config.fromfile(f)
+        if not cfg.get('test_dataloader'):
+            continue
+        test_resize = [s for s in cfg.test_dataloader.dataset.pipeline if s.type == 'Resize'][0]
+        aug = cfg.tta_pipeline[1]
+        assert aug.type == 'TestTimeAug', f
+        assert tuple(aug.transforms[0][2].scale) == tuple(test_resize.scale), f
+        assert [t.prob for t in aug.transforms[1]] == [0.0, 1.0], f
+
+
+def test_tools_test_tta_runs(voc_root, tmp_path):
+    from conftest import run_tool, tiny_options
+    opts = [o for o in tiny_options(voc_root) if not o.startswith(('train', 'param_scheduler', 'default_hooks'))]
+    proc = run_tool('tools/test.py', 'configs/maskclip/voc.py', '--tta', '--work-dir', str(tmp_path),
+                    '--cfg-options', *opts)
+    assert 'mIoU' in proc.stdout + proc.stderr

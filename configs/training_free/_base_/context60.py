@@ -5,3 +5,4 @@ prob_thd = 0.1  # background rule (VOC-21 / Context-60 only): top softmax(50 * l
 train_dataloader = None
 val_dataloader = dict(dataset=dict(type='PascalContextDataset', pipeline={{_base_.protocol_test_pipeline}}))
 test_dataloader = val_dataloader
+tta_pipeline = {{_base_.protocol_tta_pipeline}}
