@@ -49,6 +49,16 @@ def test_nan_loss_stops_naming_iteration_and_last_good_checkpoint(voc_root, voc_
     assert not os.path.exists(os.path.join(wd, 'iter_4.pth'))
 
 
+def test_a_checkpoint_with_blown_up_parameters_is_not_named_last_good(voc_root, voc_hypotheses, tmp_path):
+    """lr 1e30: iteration 1's loss is finite, its update is not; iter_1.pth holds the blown-up parameters."""
+    wd = tmp_path / 'wd'
+    proc = run_tool('tools/train.py', RECTIFY, '--work-dir', str(wd), '--cfg-options',
+                    *tiny_options(voc_root, voc_hypotheses, iters=4, interval=1), 'optim_wrapper.optimizer.lr=1e30',
+                    check=False)
+    assert proc.returncode != 0 and (wd / 'iter_1.pth').exists()
+    assert 'loss at iteration 2' in proc.stderr and 'no good checkpoint was saved before it' in proc.stderr
+
+
 def test_odd_images_train_grayscale_rgba_16bit_and_smaller_than_the_crop(tmp_path):
     voc = make_voc_tree(str(tmp_path), n_train=4, n_val=1, size=(40, 52))  # smaller than the 336 crop
     names = [n.strip() for n in open(f'{voc}/ImageSets/Segmentation/train.txt')]

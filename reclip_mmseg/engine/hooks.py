@@ -1,6 +1,11 @@
 """Hooks of the plugin."""
+import glob
 import math
 import os
+import statistics
+from typing import Dict, List, Optional
+
+import torch
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -39,22 +44,76 @@ class CheckClassNamesHook(Hook):
 
 @HOOKS.register_module()
 class CheckFiniteLossHook(Hook):
-    """Stops training at the first non-finite loss, naming the iteration and the last good checkpoint.
+    """Stops training at the first non-finite or diverging loss, naming the iteration and the last good
+    checkpoint.
 
     It runs before ``CheckpointHook`` in the same iteration (higher priority), so nothing computed after the
     loss went bad is ever saved; resume from the named checkpoint (e.g. with a lower learning rate).
+
+    Args:
+        divergence_factor: also stop when a loss exceeds this many times the median of the last
+            ``window`` losses (after ``min_history`` of them); None: only non-finite losses stop training.
+        window, min_history: the reference losses for divergence.
+
+    "Last good" checkpoint: the newest ``iter_*.pth`` of the work dir whose trained tensors are all finite and
+    no more than ``divergence_factor`` times larger (max |value|) than at the start of this run: a finite loss
+    can still be followed by an update that blew the parameters up, so the file itself is checked.
     """
     priority = 'ABOVE_NORMAL'
 
+    def __init__(self, divergence_factor: Optional[float] = 1e3, window: int = 50, min_history: int = 5):
+        self.divergence_factor = divergence_factor
+        self.window, self.min_history = window, min_history
+        self._recent: List[float] = []
+        self._start_scale: Dict[str, float] = {}
+
+    def before_train(self, runner) -> None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        self._start_scale = {k: float(p.detach().abs().max()) for k, p in model.named_parameters()
+                             if p.requires_grad and p.numel()}
+
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        bad = {k: float(v) for k, v in (outputs or {}).items()
-               if 'loss' in k and not math.isfinite(float(v))}
-        if not bad:
+        losses = {k: float(torch.as_tensor(v).detach()) for k, v in (outputs or {}).items() if 'loss' in k}
+        bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+        total = losses.get('loss', sum(losses.values()) if losses else 0.0)
+        reason = f'non-finite loss at iteration {runner.iter + 1}: {bad}' if bad else None
+        if reason is None and self.divergence_factor and len(self._recent) >= self.min_history:
+            reference = statistics.median(self._recent)
+            if reference > 0 and total > self.divergence_factor * reference:
+                reason = (f'diverging loss at iteration {runner.iter + 1}: {total:.4g}, more than '
+                          f'{self.divergence_factor:g} x the median {reference:.4g} of the last {len(self._recent)} '
+                          f'iterations (CheckFiniteLossHook.divergence_factor; None switches this check off)')
+        if reason is None:
+            self._recent = (self._recent + [total])[-self.window:]
             return
-        last = os.path.join(runner.work_dir, 'last_checkpoint')
-        ckpt = open(last).read().strip() if os.path.isfile(last) else None
-        where = f'the last good checkpoint is {ckpt} (resume with --resume)' if ckpt else \
-            'no checkpoint was saved before it'
-        raise FloatingPointError(f'non-finite loss at iteration {runner.iter + 1}: {bad}. Training stopped and '
-                                 f'nothing from this iteration was saved; {where}. Check the data and the learning '
-                                 f'rate.')
+        good = self._last_good_checkpoint(runner.work_dir)
+        where = f'the last good checkpoint is {good} (resume from it: --resume with it named in ' \
+                f'last_checkpoint, or load_from)' if good else 'no good checkpoint was saved before it'
+        raise FloatingPointError(f'{reason}. Training stopped and nothing from this iteration was saved; {where}. '
+                                 f'Check the data and the learning rate.')
+
+    def _last_good_checkpoint(self, work_dir: str) -> Optional[str]:
+        found = []
+        for path in glob.glob(os.path.join(work_dir, 'iter_*.pth')):
+            stem = os.path.basename(path)[len('iter_'):-len('.pth')]
+            if stem.isdigit():
+                found.append((int(stem), path))
+        for _, path in sorted(found, reverse=True):
+            if self._checkpoint_is_sane(path):
+                return path
+        return None
+
+    def _checkpoint_is_sane(self, path: str) -> bool:
+        try:
+            state = torch.load(path, map_location='cpu', weights_only=True).get('state_dict', {})
+        except Exception:  # noqa: BLE001 - unreadable (e.g. truncated): not a good checkpoint
+            return False
+        for key, start in self._start_scale.items():
+            value = state.get(key)
+            if value is None or not torch.is_floating_point(value):
+                continue
+            if not torch.isfinite(value).all():
+                return False
+            if self.divergence_factor and float(value.abs().max()) > self.divergence_factor * max(start, 1e-3):
+                return False
+        return True
