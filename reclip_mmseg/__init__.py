@@ -3,9 +3,10 @@
 Importing this package registers every public name (see DESIGN.md) in MMSeg's registries (scope ``mmseg``);
 configs only need ``custom_imports=dict(imports=['reclip_mmseg'], allow_failed_imports=False)``.
 """
-from .utils.compat import register_checkpoint_safe_globals
+from .utils.compat import make_checkpoint_writes_atomic, register_checkpoint_safe_globals
 
 register_checkpoint_safe_globals()
+make_checkpoint_writes_atomic()
 
 from . import clip  # noqa: E402,F401
 from . import datasets  # noqa: E402,F401

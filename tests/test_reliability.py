@@ -198,3 +198,30 @@ def test_run_killed_mid_training_resumes_to_the_uninterrupted_result(voc_root, v
     b = torch.load(os.path.join(killed, 'iter_30.pth'), map_location='cpu', weights_only=True)['state_dict']
     for k in a:
         assert torch.equal(a[k], b[k]), (k, where, sorted(os.listdir(killed)))
+
+
+def test_checkpoint_writes_are_atomic_and_resume_skips_a_truncated_checkpoint(voc_root, voc_hypotheses, tmp_path,
+                                                                               monkeypatch):
+    import mmengine.runner.runner as runner_module
+    target = tmp_path / 'iter_9.pth'
+    torch.save({'old': 1}, target)
+
+    def killed_mid_write(obj, f, *a, **k):
+        open(f, 'wb').write(b'PK\x03\x04 half a file')
+        raise KeyboardInterrupt('killed during the write')
+    monkeypatch.setattr(torch, 'save', killed_mid_write)
+    with pytest.raises(KeyboardInterrupt):
+        runner_module.save_checkpoint({'new': 2}, str(target))
+    monkeypatch.undo()
+    assert torch.load(target, weights_only=True) == {'old': 1}  # the old file is intact
+    assert os.listdir(tmp_path) == ['iter_9.pth']  # no temporary file left behind
+
+    wd = tmp_path / 'wd'
+    opts = tiny_options(voc_root, voc_hypotheses, iters=4, interval=2)
+    run_tool('tools/train.py', RECTIFY, '--work-dir', str(wd), '--cfg-options', *opts)
+    assert (wd / 'last_checkpoint').read_text().strip().endswith('iter_4.pth')
+    (wd / 'iter_4.pth').write_bytes((wd / 'iter_4.pth').read_bytes()[:1000])  # truncated (a write of old)
+    proc = run_tool('tools/train.py', RECTIFY, '--work-dir', str(wd), '--resume', '--cfg-options', *opts)
+    out = proc.stdout + proc.stderr
+    assert 'could not be loaded' in out and f'resuming from {wd}/iter_2.pth' in out
+    assert 'Iter(train) [4/4]' in out and torch.load(wd / 'iter_4.pth', weights_only=True)['meta']['iter'] == 4

@@ -15,7 +15,8 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import reclip_mmseg  # noqa: E402,F401  (registers the plugin; also fixes checkpoint loading on torch>=2.6)
-from reclip_mmseg.utils.launch import add_config_arguments, load_config, parse_tool_args  # noqa: E402
+from reclip_mmseg.utils.launch import (add_config_arguments, load_config, loadable_resume_checkpoint,  # noqa: E402
+                                       parse_tool_args)
 
 
 def parse_args():
@@ -39,6 +40,13 @@ def main():
         else:
             print_log('--amp ignored: mixed precision training needs a GPU', logger='current', level=logging.WARNING)
     cfg.resume = args.resume
+    if args.resume and cfg.get('load_from') is None:
+        path, skipped = loadable_resume_checkpoint(cfg.work_dir)
+        if skipped:
+            print_log(f'--resume: {skipped} could not be loaded (truncated or missing); resuming from '
+                      f'{path or "nothing (training starts afresh)"} instead', logger='current', level=logging.WARNING)
+            cfg.load_from = path
+            cfg.resume = path is not None
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
 

@@ -1,4 +1,5 @@
-"""Compatibility of MMEngine 0.10.x with torch >= 2.6, kept in one place.
+"""Compatibility fixes of MMEngine 0.10.x, kept in one place: loading its own checkpoints on torch >= 2.6, and
+writing them atomically.
 
 torch >= 2.6 loads with ``weights_only=True`` by default, and MMEngine's checkpoints hold its message hub
 (``HistoryBuffer`` objects wrapping numpy arrays) and numpy scalars in ``meta``, so MMEngine 0.10.7 can
@@ -43,3 +44,27 @@ def register_checkpoint_safe_globals() -> None:
     HistoryBuffer.__getstate__ = _history_buffer_getstate
     torch.serialization.add_safe_globals([HistoryBuffer, *_numpy_globals()])
     _REGISTERED = True
+
+
+_ATOMIC = False
+
+
+def make_checkpoint_writes_atomic() -> None:
+    """MMEngine's Runner writes ``iter_N.pth`` in place (``file_backend.put``): a kill during the write leaves a
+    truncated file that ``last_checkpoint`` may name. The Runner's ``save_checkpoint`` (the name its module
+    imported) is wrapped so that local files go through a temporary file in the same folder and a rename; other
+    backends (``s3://`` etc.) are left to MMEngine. Idempotent."""
+    global _ATOMIC
+    if _ATOMIC:
+        return
+    import mmengine.runner.runner as runner_module
+    from .files import atomic_save
+    original = runner_module.save_checkpoint
+
+    def save_checkpoint(checkpoint, filename, file_client_args=None, backend_args=None):
+        if '://' in str(filename) or file_client_args is not None or backend_args is not None:
+            return original(checkpoint, filename, file_client_args=file_client_args, backend_args=backend_args)
+        atomic_save(checkpoint, str(filename))
+
+    runner_module.save_checkpoint = save_checkpoint
+    _ATOMIC = True

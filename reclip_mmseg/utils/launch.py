@@ -55,3 +55,30 @@ def setup_cpu_distributed(cfg: Config) -> None:
     if cfg.get('sync_bn', None):
         print_log('SyncBN needs GPUs; plain BN is used on CPU ranks', logger='current', level=logging.WARNING)
         cfg.sync_bn = None
+
+
+def loadable_resume_checkpoint(work_dir: str):
+    """(path, skipped): the checkpoint ``--resume`` should use. MMEngine resumes from the file named in
+    ``work_dir/last_checkpoint``; if that file does not load (truncated by a kill mid-write, deleted), the newest
+    ``iter_*.pth`` that loads is used instead, and the skipped files are returned for a warning. (None, [])
+    when there is nothing to resume."""
+    import glob
+    named = None
+    last = os.path.join(work_dir, 'last_checkpoint')
+    if os.path.isfile(last):
+        with open(last) as f:
+            named = f.read().strip() or None
+    found = []
+    for path in glob.glob(os.path.join(work_dir, 'iter_*.pth')):
+        stem = os.path.basename(path)[len('iter_'):-len('.pth')]
+        if stem.isdigit():
+            found.append((int(stem), path))
+    candidates = ([named] if named else []) + [p for _, p in sorted(found, reverse=True) if p != named]
+    skipped = []
+    for path in candidates:
+        try:
+            torch.load(path, map_location='cpu', weights_only=True)
+            return path, skipped
+        except Exception:  # noqa: BLE001 - any unreadable checkpoint is skipped, and said
+            skipped.append(path)
+    return None, skipped
