@@ -169,3 +169,18 @@ def test_divergence_stops_and_a_blown_up_checkpoint_is_never_named_good(tmp_path
     (tmp_path / 'iter_2.pth').unlink()
     with pytest.raises(FloatingPointError, match='no good checkpoint was saved before it'):
         hook.after_train_iter(runner, 5, outputs=dict(loss=torch.tensor(float('inf'))))
+
+
+def test_tools_test_show_dir_needs_only_the_test_data(voc_root, tmp_path):
+    """The train data_root stays the config's (absent) one: only the test set exists."""
+    import glob
+    from conftest import run_tool
+    ckpt = str(tmp_path / 'rect.pth')
+    torch.save(dict(state_dict=_rectify_model().state_dict()), ckpt)
+    opts = [f'{w}.{k}' for w in ('model.backbone.clip', 'model.decode_head.text_encoder.clip')
+            for k in ('model_name=reclip-tiny', 'pretrained=None')]
+    opts += [f'test_dataloader.dataset.data_root={voc_root}', 'test_dataloader.num_workers=0',
+             'test_dataloader.persistent_workers=False']
+    run_tool('tools/test.py', 'configs/reclip_pp/voc_rectify.py', ckpt, '--work-dir', str(tmp_path / 'wd'),
+             '--show-dir', 'vis', '--cfg-options', *opts)
+    assert len(glob.glob(str(tmp_path / 'wd' / 'vis' / 'vis_data' / 'vis_image' / '*.png'))) == 3

@@ -41,6 +41,9 @@ def main():
     if args.checkpoint is not None and not os.path.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg.load_from = args.checkpoint
+    # Testing needs only the test data: without this, MMEngine builds the train loop (and so the train dataset
+    # and its hypotheses) the first time a hook asks for runner.iter, e.g. the visualisation hook (--show-dir).
+    cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None
     if args.show or args.show_dir:
         vis = cfg.default_hooks.visualization
         vis.draw = True
