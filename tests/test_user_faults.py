@@ -184,3 +184,35 @@ def test_tools_test_show_dir_needs_only_the_test_data(voc_root, tmp_path):
     run_tool('tools/test.py', 'configs/reclip_pp/voc_rectify.py', ckpt, '--work-dir', str(tmp_path / 'wd'),
              '--show-dir', 'vis', '--cfg-options', *opts)
     assert len(glob.glob(str(tmp_path / 'wd' / 'vis' / 'vis_data' / 'vis_image' / '*.png'))) == 3
+
+
+def test_label_values_outside_the_classes_are_named_once(tmp_path):
+    import logging
+    from mmengine.logging import MMLogger
+    from mmengine.runner import Runner
+    from PIL import Image
+    from conftest import options_dict, tiny_options
+    from synthetic import make_voc_tree
+    root = make_voc_tree(str(tmp_path / 'data'), n_train=1, n_val=2)
+    label_file = os.path.join(root, 'SegmentationClass', '2007_val000.png')
+    label = Image.open(label_file)
+    pixels = np.array(label)
+    pixels[:4, :4] = 25  # VOC has classes 1..20 (and 0, 255): 25 -> index 24 after the VOC-20 shift
+    out = Image.fromarray(pixels, mode='P')
+    out.putpalette(label.getpalette())
+    out.save(label_file)
+    opts = [o for o in tiny_options(root) if not o.startswith(('train', 'param_scheduler', 'default_hooks'))]
+    cfg = Config.fromfile(f'{ROOT}/configs/maskclip/voc.py')
+    cfg.merge_from_dict(options_dict(opts))
+    cfg.work_dir = str(tmp_path / 'wd')
+    messages = []
+    handler = logging.Handler()
+    handler.emit = lambda record: messages.append(record.getMessage())
+    runner = Runner.from_cfg(cfg)
+    MMLogger.get_current_instance().addHandler(handler)
+    try:
+        runner.test()
+    finally:
+        MMLogger.get_current_instance().removeHandler(handler)
+    warned = [m for m in messages if 'outside the 20 classes' in m]
+    assert len(warned) == 1 and '2007_val000.png' in warned[0] and '[24]' in warned[0]

@@ -18,6 +18,7 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-# Fail before any loop when the head's class names are not the dataset's; stop at a non-finite loss before
-# anything from that iteration is saved.
-custom_hooks = [dict(type='CheckClassNamesHook'), dict(type='CheckFiniteLossHook')]
+# Fail before any loop when the head's class names are not the dataset's; warn on label values outside the
+# classes; stop at a non-finite or diverging loss before anything from that iteration is saved.
+custom_hooks = [dict(type='CheckClassNamesHook'), dict(type='CheckLabelValuesHook'),
+                dict(type='CheckFiniteLossHook')]

@@ -1,3 +1,3 @@
-from .hooks import CheckClassNamesHook, CheckFiniteLossHook
+from .hooks import CheckClassNamesHook, CheckFiniteLossHook, CheckLabelValuesHook
 
-__all__ = ['CheckClassNamesHook', 'CheckFiniteLossHook']
+__all__ = ['CheckClassNamesHook', 'CheckFiniteLossHook', 'CheckLabelValuesHook']

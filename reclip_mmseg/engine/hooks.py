@@ -1,5 +1,6 @@
 """Hooks of the plugin."""
 import glob
+import logging
 import math
 import os
 import statistics
@@ -8,6 +9,7 @@ from typing import Dict, List, Optional
 import torch
 
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
@@ -40,6 +42,42 @@ class CheckClassNamesHook(Hook):
     def before_test(self, runner):
         self._check(runner, 'test_dataloader')
 
+
+
+@HOOKS.register_module()
+class CheckLabelValuesHook(Hook):
+    """Warns, once per value, when a ground-truth label map holds a value that is neither a class index of the
+    dataset nor the ignore index: IoUMetric would drop those pixels without a word (as if ignored), which hides
+    a wrong ``reduce_zero_label`` or a label map of another dataset. Names the file and the value."""
+
+    def __init__(self, ignore_index: int = 255):
+        self.ignore_index = ignore_index
+        self._seen = set()
+
+    def _check(self, runner, loader_name: str, outputs) -> None:
+        classes = getattr(getattr(runner, loader_name).dataset, 'metainfo', {}).get('classes')
+        if not classes or not outputs:
+            return
+        for sample in outputs:
+            gt = getattr(sample, 'gt_sem_seg', None)
+            if gt is None:
+                continue
+            values = torch.unique(gt.data)
+            bad = [int(v) for v in values if (v < 0 or v >= len(classes)) and int(v) != self.ignore_index]
+            new = [v for v in bad if v not in self._seen]
+            if new:
+                self._seen.update(new)
+                print_log(f'label map {sample.metainfo.get("seg_map_path", "?")} holds value(s) {new}, outside the '
+                          f'{len(classes)} classes of {type(getattr(runner, loader_name).dataset).__name__} and not '
+                          f'the ignore index {self.ignore_index}: IoUMetric scores those pixels as ignored. Check '
+                          f'reduce_zero_label and that the labels belong to this dataset (said once per value).',
+                          logger='current', level=logging.WARNING)
+
+    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self._check(runner, 'val_dataloader', outputs)
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self._check(runner, 'test_dataloader', outputs)
 
 
 @HOOKS.register_module()
