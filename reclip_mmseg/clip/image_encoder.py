@@ -7,19 +7,11 @@ from mmseg.registry import MODELS
 
 from ..utils.lru import GridCache
 from .loader import FrozenCLIPModule
-from .self_calibration import constants_for_depth, self_calibrated_tokens
+from .self_calibration import constants_for_depth, heads_qkv, self_calibrated_tokens
 
 
 DENSE_MODES = ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip', 'sc_clip', 'sfp')
 SELF_CALIBRATED_MODES = ('sc_clip', 'sfp')
-
-
-def _heads_qkv(block, x: torch.Tensor):
-    """Per-head q, k, v (B, heads, L, d) of ``LN1(x)`` from the block's ``in_proj`` (batch-first x)."""
-    attn = block.attn
-    heads = attn.num_heads
-    qkv = F.linear(block.ln_1(x), attn.in_proj_weight, attn.in_proj_bias)
-    return [t.unflatten(-1, (heads, -1)).transpose(1, 2) for t in qkv.chunk(3, dim=-1)]
 
 
 class CLIPFeatures(NamedTuple):
@@ -154,7 +146,7 @@ class CLIPViT(FrozenCLIPModule):
         mode = self.dense_mode
         if mode == 'maskclip':
             return self._value_path(block, x[:, 1:])
-        q, k, v = _heads_qkv(block, x)
+        q, k, v = heads_qkv(block, x)
         if mode == 'vanilla':
             out = F.scaled_dot_product_attention(q, k, v)
         elif mode == 'sclip':  # two softmaxes summed, rows sum to 2 (not renormalised)

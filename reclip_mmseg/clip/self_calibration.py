@@ -41,6 +41,13 @@ def constants_for_depth(depth: int):
     return CONSTANTS_BY_DEPTH[depth]
 
 
+def heads_qkv(block, x: torch.Tensor):
+    """Per-head q, k, v (B, heads, L, d) of ``LN1(x)`` from the block's ``in_proj`` (batch-first x)."""
+    attn = block.attn
+    qkv = F.linear(block.ln_1(x), attn.in_proj_weight, attn.in_proj_bias)
+    return [t.unflatten(-1, (attn.num_heads, -1)).transpose(1, 2) for t in qkv.chunk(3, dim=-1)]
+
+
 def lof_outliers(patches: torch.Tensor) -> torch.Tensor:
     """(B, N) bool: scikit-learn's Local Outlier Factor per image (Euclidean, k = 30, 5 % contamination)."""
     from sklearn.neighbors import LocalOutlierFactor
@@ -99,8 +106,7 @@ def similarity_logits(sim: torch.Tensor) -> torch.Tensor:
 def last_block_attention(block, tokens: torch.Tensor, m_logits: torch.Tensor, mode: str,
                          similarity_only: bool = False) -> torch.Tensor:
     """``O(A)`` (B, N, W) over patch tokens alone: the mode's mix of softmax(M) with k-k (and q-q for SFP)."""
-    from .image_encoder import _heads_qkv
-    q, k, v = _heads_qkv(block, tokens)
+    q, k, v = heads_qkv(block, tokens)
     by_sim = torch.softmax(m_logits, dim=-1).unsqueeze(1).to(v.dtype) @ v
     if similarity_only:
         out = by_sim
@@ -113,8 +119,7 @@ def last_block_attention(block, tokens: torch.Tensor, m_logits: torch.Tensor, mo
 
 def head_averaged_attention(block, x: torch.Tensor) -> torch.Tensor:
     """softmax(s·q kᵀ) of ``block`` on its input ``x`` (B, L, W), averaged over heads: (B, L, L)."""
-    from .image_encoder import _heads_qkv
-    q, k, _ = _heads_qkv(block, x)
+    q, k, _ = heads_qkv(block, x)
     return torch.softmax(q @ k.transpose(-1, -2) * q.shape[-1] ** -0.5, dim=-1).mean(dim=1)
 
 

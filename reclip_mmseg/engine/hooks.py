@@ -1,5 +1,4 @@
 """Hooks of the plugin."""
-import glob
 import logging
 import math
 import os
@@ -14,6 +13,7 @@ from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
 from ..clip.vocabularies import check_class_names
+from ..utils.files import iteration_checkpoints
 
 
 @HOOKS.register_module()
@@ -131,15 +131,7 @@ class CheckFiniteLossHook(Hook):
                                  f'Check the data and the learning rate.')
 
     def _last_good_checkpoint(self, work_dir: str) -> Optional[str]:
-        found = []
-        for path in glob.glob(os.path.join(work_dir, 'iter_*.pth')):
-            stem = os.path.basename(path)[len('iter_'):-len('.pth')]
-            if stem.isdigit():
-                found.append((int(stem), path))
-        for _, path in sorted(found, reverse=True):
-            if self._checkpoint_is_sane(path):
-                return path
-        return None
+        return next((path for path in iteration_checkpoints(work_dir) if self._checkpoint_is_sane(path)), None)
 
     def _checkpoint_is_sane(self, path: str) -> bool:
         try:

@@ -1,9 +1,10 @@
 """Cache files written atomically and once per job (not raced by distributed ranks)."""
 import contextlib
+import glob
 import os
 import tempfile
 import warnings
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 import torch
 from mmengine.dist import barrier, get_dist_info, is_distributed
@@ -52,3 +53,13 @@ def main_process_first():
     yield
     if is_distributed() and rank == 0:
         barrier()
+
+
+def iteration_checkpoints(work_dir: str) -> List[str]:
+    """The ``iter_N.pth`` files of an MMEngine work dir, newest (largest N) first."""
+    found = []
+    for path in glob.glob(os.path.join(work_dir, 'iter_*.pth')):
+        stem = os.path.basename(path)[len('iter_'):-len('.pth')]
+        if stem.isdigit():
+            found.append((int(stem), path))
+    return [path for _, path in sorted(found, reverse=True)]

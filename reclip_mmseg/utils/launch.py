@@ -8,6 +8,8 @@ import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from .files import iteration_checkpoints
+
 
 def add_config_arguments(parser) -> None:
     """The arguments tools/train.py and tools/test.py share with MMSeg's: overrides and the launcher."""
@@ -62,18 +64,12 @@ def loadable_resume_checkpoint(work_dir: str):
     ``work_dir/last_checkpoint``; if that file does not load (truncated by a kill mid-write, deleted), the newest
     ``iter_*.pth`` that loads is used instead, and the skipped files are returned for a warning. (None, [])
     when there is nothing to resume."""
-    import glob
     named = None
     last = os.path.join(work_dir, 'last_checkpoint')
     if os.path.isfile(last):
         with open(last) as f:
             named = f.read().strip() or None
-    found = []
-    for path in glob.glob(os.path.join(work_dir, 'iter_*.pth')):
-        stem = os.path.basename(path)[len('iter_'):-len('.pth')]
-        if stem.isdigit():
-            found.append((int(stem), path))
-    candidates = ([named] if named else []) + [p for _, p in sorted(found, reverse=True) if p != named]
+    candidates = ([named] if named else []) + [p for p in iteration_checkpoints(work_dir) if p != named]
     skipped = []
     for path in candidates:
         try:
