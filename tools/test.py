@@ -15,7 +15,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import reclip_mmseg  # noqa: E402,F401
-from reclip_mmseg.utils.launch import add_config_arguments, load_config, parse_tool_args  # noqa: E402
+from reclip_mmseg.utils.launch import add_config_arguments, end_distributed, load_config, parse_tool_args  # noqa: E402
 
 
 def parse_args():
@@ -66,6 +66,7 @@ def main():
                 evaluator['keep_results'] = True
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.test()
+    end_distributed()
 
 
 if __name__ == '__main__':

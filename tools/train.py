@@ -15,8 +15,8 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import reclip_mmseg  # noqa: E402,F401  (registers the plugin; also fixes checkpoint loading on torch>=2.6)
-from reclip_mmseg.utils.launch import (add_config_arguments, load_config, loadable_resume_checkpoint,  # noqa: E402
-                                       parse_tool_args)
+from reclip_mmseg.utils.launch import (add_config_arguments, end_distributed, load_config,  # noqa: E402
+                                       loadable_resume_checkpoint, parse_tool_args)
 
 
 def parse_args():
@@ -49,6 +49,7 @@ def main():
             cfg.resume = path is not None
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    end_distributed()
 
 
 if __name__ == '__main__':

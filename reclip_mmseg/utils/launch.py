@@ -78,3 +78,15 @@ def loadable_resume_checkpoint(work_dir: str):
         except Exception:  # noqa: BLE001 - any unreadable checkpoint is skipped, and said
             skipped.append(path)
     return None, skipped
+
+
+def end_distributed() -> None:
+    """Destroy the default process group, if any, before the interpreter exits.
+
+    Left to interpreter shutdown, gloo's worker threads can outlive Python and abort the process
+    ("terminate called without an active exception", SIGABRT) after training has finished; torchrun then
+    reports the whole run as failed. The barrier keeps one rank from tearing down while another still talks.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
