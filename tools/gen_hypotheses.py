@@ -3,7 +3,8 @@
     python tools/gen_hypotheses.py CONFIG [--out FILE] [--device cuda] [--cfg-options k=v ...]
 
 Reads the training images of CONFIG's train_dataloader, classifies sliding windows with the config's CLIP
-against its Query embeddings (windows batched), and writes the JSON file named by the train pipeline's
+against its Query embeddings (windows batched; ReCLIP configs, `hypotheses.mode='whole_image'`: the whole image
+with a cosine threshold and a top-K fallback), and writes the JSON file named by the train pipeline's
 LoadImageLevelLabels (or --out), keyed by image file name. Interrupted runs resume where they stopped.
 """
 import argparse
@@ -46,9 +47,13 @@ def main():
     class_names = resolve_class_names(head.class_names)
     step, _ = hypothesis_transform_cfg(cfg)
     out_file = args.out or step.hypothesis_file
-    params = dict(min_vote_share=0.0, window_cover='release', batch_size=64)
+    params = dict(min_vote_share=0.0, window_cover='release', batch_size=64, mode='windows')
     params.update(cfg.get('hypotheses', {}))
-    if 'window_size' not in params:  # the release: crop_size / 6 (VOC 56, Context 80, others 85), stride half
+    params.pop('file', None)  # already applied to the pipeline by resolve_hypothesis_file
+    if params['mode'] == 'whole_image':  # ReCLIP (SPEC §12): no windows
+        for key in ('window_size', 'window_stride', 'min_vote_share', 'window_cover'):
+            params.pop(key, None)
+    elif 'window_size' not in params:  # the release: crop_size / 6 (VOC 56, Context 80, others 85), stride half
         crop = cfg.get('crop_size')
         if not crop:
             raise KeyError(f'{args.config} names neither hypotheses.window_size nor crop_size; set '
@@ -56,7 +61,8 @@ def main():
         params['window_size'] = int(min(crop) if isinstance(crop, (tuple, list)) else crop) // 6
         print(f'hypotheses.window_size not set: using crop_size {tuple(crop) if isinstance(crop, (tuple, list)) else crop}'
               f' / 6 = {params["window_size"]} px, as the release does')
-    params.setdefault('window_stride', params['window_size'] // 2)
+    if params['mode'] == 'windows':
+        params.setdefault('window_stride', params['window_size'] // 2)
     if args.batch_size:
         params['batch_size'] = args.batch_size
 
@@ -69,7 +75,7 @@ def main():
     text = OpenCLIPTextEncoder(**{k: v for k, v in head.text_encoder.items() if k != 'type'})
     query = text.class_embeddings(class_names)
     classifier = WindowClassifier(image_encoder.to(args.device), query.to(args.device), params.pop('batch_size'))
-    print(f'{len(paths)} training images, {len(class_names)} classes, windows {params} -> {out_file}')
+    print(f'{len(paths)} training images, {len(class_names)} classes, hypotheses {params} -> {out_file}')
     labels = generate_hypotheses(paths, classifier, class_names, out_file, model_id=image_encoder.weights_id, **params)
     n = max(len(labels), 1)
     print(f'\nwrote {out_file}: {len(labels)} images, {sum(map(len, labels.values())) / n:.2f} classes per image, '

@@ -41,7 +41,7 @@ def bias_views(model, image_path):
         return F.interpolate(x, size=(h, w), mode='bilinear', align_corners=False)[0]
 
     query = to_image(head.query_logits(feats.dense)).argmax(0)
-    bias = to_image(head.compute_bias_logits(feats.pos))
+    bias = to_image(head.total_bias(feats.dense, feats.pos)[:1])
     rectified = model.predict(inputs, samples)[0].pred_sem_seg.data[0]
     return query.cpu().numpy(), bias.cpu().numpy(), rectified.cpu().numpy()
 
@@ -59,7 +59,7 @@ def main():
     args = parser.parse_args()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # before any work, not after
     model = init_segmentor(args.config, args.checkpoint, None, args.device, args.cfg_options)
-    if not hasattr(model.decode_head, 'compute_bias_logits'):
+    if not hasattr(model.decode_head, 'total_bias'):
         raise SystemExit(f'{args.config} has no bias head (BiasRectifiedHead); give a rectification config')
     names, palette = list(model.dataset_meta['classes']), model.dataset_meta['palette']
     query, bias, rectified = bias_views(model, args.image)

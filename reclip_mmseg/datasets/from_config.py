@@ -29,10 +29,17 @@ def resolve_hypothesis_file(cfg: Config) -> None:
     """Make a relative ``LoadImageLevelLabels.hypothesis_file`` absolute against the train dataset's
     ``data_root``, in place. Done after ``--cfg-options`` are merged, so overriding
     ``train_dataloader.dataset.data_root`` moves the hypotheses with the data (MMEngine would otherwise fix the
-    path when the config file is read). Absolute paths are left alone; configs without the step are untouched."""
+    path when the config file is read). Absolute paths are left alone; configs without the step are untouched.
+
+    ``hypotheses.file``, when a config sets it, replaces the step's file first: a config that inherits a dataset
+    base but makes its hypotheses differently (ReCLIP's whole-image ones) names its own file this way instead of
+    rewriting the pipeline (MMEngine configs cannot edit one element of an inherited list)."""
     if not cfg.get('train_dataloader'):
         return
     ds = train_dataset_cfg(cfg)
+    own_file = (cfg.get('hypotheses') or {}).get('file')
     for step in ds.get('pipeline', []):
+        if step.get('type') == 'LoadImageLevelLabels' and own_file:
+            step.hypothesis_file = own_file
         if step.get('type') == 'LoadImageLevelLabels' and not os.path.isabs(step.get('hypothesis_file', '/')):
             step.hypothesis_file = os.path.join(ds.get('data_root') or '', step.hypothesis_file)

@@ -1,5 +1,6 @@
 """Image-level multi-label hypotheses (SPEC.md §5): sliding windows over the original image vote with CLIP's
 ordinary global embedding against the Query embeddings; classes with enough votes form the hypothesis.
+ReCLIP (SPEC.md §12) instead scores the whole image once: classes whose cosine passes a threshold, else the top K.
 
 Stored once per training set as JSON keyed by image file name (never by line order).
 """
@@ -70,6 +71,32 @@ def preprocess_windows(image: torch.Tensor, boxes: Sequence[Tuple[int, int, int,
     return (crops.clamp(0, 1) - mean) / std
 
 
+def preprocess_whole_image(image: torch.Tensor, size: int = 224) -> torch.Tensor:
+    """CLIP's own preprocessing of a whole image (3, H, W) in [0, 1]: short side to ``size`` (bicubic, antialiased;
+    the long side ``int(size · long / short)`` as torchvision computes it), centre crop ``size``×``size``
+    (offsets rounded as torchvision's CenterCrop), clamp, CLIP mean/std -> (1, 3, size, size)."""
+    _, H, W = image.shape
+    if H <= W:
+        new_h, new_w = size, int(size * W / H)
+    else:
+        new_h, new_w = int(size * H / W), size
+    x = F.interpolate(image[None], size=(new_h, new_w), mode='bicubic', align_corners=False, antialias=True)
+    top, left = int(round((new_h - size) / 2.0)), int(round((new_w - size) / 2.0))
+    x = x[..., top:top + size, left:left + size].clamp(0, 1)
+    mean = torch.tensor(CLIP_MEAN, device=image.device).view(1, 3, 1, 1)
+    std = torch.tensor(CLIP_STD, device=image.device).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def scores_to_labels(cosine: np.ndarray, threshold: float, top_k: int) -> List[int]:
+    """ReCLIP's whole-image hypothesis: the classes whose cosine is at least ``threshold``; if none, the ``top_k``
+    classes of highest cosine (ascending class order either way)."""
+    keep = np.flatnonzero(cosine >= threshold)
+    if keep.size == 0:
+        keep = np.sort(np.argsort(-cosine, kind='stable')[:top_k])
+    return [int(c) for c in keep]
+
+
 def votes_to_labels(votes: np.ndarray, min_vote_share: float = 0.0) -> List[int]:
     """Classes whose share of the windows' votes exceeds ``min_vote_share`` (0: at least one vote, the release)."""
     share = votes / max(votes.sum(), 1)
@@ -109,6 +136,17 @@ class WindowClassifier:
         return np.bincount(torch.cat(top1).numpy(), minlength=self.query_embeds.shape[0])
 
 
+    @torch.no_grad()
+    def whole_image_cosine(self, image: torch.Tensor) -> np.ndarray:
+        """(C,) cosine between the whole image's global embedding (CLIP preprocessing) and each Query embedding."""
+        x = preprocess_whole_image(image.to(self.query_embeds.device), self.input_size)
+        emb = F.normalize(self.image_encoder.encode_global(x).float(), dim=-1)
+        return (emb @ self.query_embeds.t())[0].cpu().numpy()
+
+
+HYPOTHESIS_MODES = ('windows', 'whole_image')
+
+
 def load_image_rgb(path: str) -> torch.Tensor:
     """(3, H, W) float in [0, 1], RGB; grayscale, RGBA and 16-bit images are converted; unreadable -> clear error."""
     import mmcv
@@ -132,17 +170,30 @@ def load_image_rgb(path: str) -> torch.Tensor:
 def generate_hypotheses(image_paths: Iterable[str], classifier: WindowClassifier, class_names: Sequence[str],
                         out_file: str, window_size: Union[int, float] = 56, window_stride: Union[int, float] = 0.5,
                         min_vote_share: float = 0.0, window_cover: str = 'release', model_id: str = '', save_every: int = 20,
-                        progress: bool = True) -> Dict[str, List[int]]:
+                        progress: bool = True, mode: str = 'windows', threshold: Optional[float] = None,
+                        top_k: Optional[int] = None) -> Dict[str, List[int]]:
     """Write ``out_file`` (JSON) with each image's hypothesis; resumes a partial file made with the same
-    settings, so an interrupted run loses at most ``save_every`` images."""
+    settings, so an interrupted run loses at most ``save_every`` images.
+
+    ``mode='windows'`` (ReCLIP++): sliding-window votes. ``mode='whole_image'`` (ReCLIP): the classes whose cosine
+    with the whole image is at least ``threshold``, else the ``top_k`` best; the window settings are unused."""
+    if mode not in HYPOTHESIS_MODES:
+        raise ValueError(f'hypotheses.mode must be one of {HYPOTHESIS_MODES}, got {mode!r}')
+    if mode == 'whole_image' and (threshold is None or not top_k or top_k < 1):
+        raise ValueError(f'hypotheses.mode=whole_image needs hypotheses.threshold (a cosine, e.g. VOC 0.23) and '
+                         f'hypotheses.top_k >= 1 (e.g. VOC 2); got threshold={threshold}, top_k={top_k}')
     image_paths = list(image_paths)
     names = [os.path.basename(p) for p in image_paths]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})[:5]
         raise ValueError(f'image file names must be unique to key hypotheses; duplicates: {dup}')
-    header = dict(version=FILE_VERSION, classes=list(class_names), model=model_id,
-                  window_size=window_size, window_stride=window_stride, min_vote_share=min_vote_share,
-                  window_cover=window_cover)
+    if mode == 'windows':
+        header = dict(version=FILE_VERSION, classes=list(class_names), model=model_id,
+                      window_size=window_size, window_stride=window_stride, min_vote_share=min_vote_share,
+                      window_cover=window_cover)
+    else:
+        header = dict(version=FILE_VERSION, classes=list(class_names), model=model_id, mode=mode,
+                      threshold=threshold, top_k=top_k)
     done: Dict[str, List[int]] = {}
     if os.path.isfile(out_file):
         try:
@@ -161,9 +212,12 @@ def generate_hypotheses(image_paths: Iterable[str], classifier: WindowClassifier
     bar = ProgressBar(len(todo)) if progress and todo else None
     for i, (path, name) in enumerate(todo):
         image = load_image_rgb(path)
-        side, step = resolve_window(image.shape[1], image.shape[2], window_size, window_stride, path)
-        votes = classifier.votes(image, window_boxes(image.shape[1], image.shape[2], side, step, window_cover))
-        done[name] = votes_to_labels(votes, min_vote_share)
+        if mode == 'whole_image':
+            done[name] = scores_to_labels(classifier.whole_image_cosine(image), threshold, top_k)
+        else:
+            side, step = resolve_window(image.shape[1], image.shape[2], window_size, window_stride, path)
+            votes = classifier.votes(image, window_boxes(image.shape[1], image.shape[2], side, step, window_cover))
+            done[name] = votes_to_labels(votes, min_vote_share)
         if bar is not None:
             bar.update()
         if (i + 1) % save_every == 0:

@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint
@@ -18,11 +19,12 @@ from mmseg.utils import SampleList
 from ..clip.image_encoder import interpolate_pos_embed
 from ..clip.vocabularies import resolve_class_names
 from ..utils.lru import GridCache
-from .bias import bias_logits
+from .bias import PositionalBiasProjector, bias_logits
 from .heads import BiasRectifiedHead, check_head_checkpoint
 
-INHERITED_KEYS = ('decode_head.prompt_learner.context', 'decode_head.bias_projector.proj.weight',
-                  'decode_head.mask_decoder.conv.weight')
+# What every rectification checkpoint holds (ReCLIP++'s and ReCLIP's): the Reference context.
+INHERITED_KEYS = ('decode_head.prompt_learner.context', )
+STUDENT_CLASSIFIERS = ('rmg', 'query_bias', 'query', 'query_minus_reference')
 
 
 @MODELS.register_module()
@@ -30,13 +32,28 @@ class DeepLabV2Head(BaseDecodeHead):
     """ASPP-v2: four parallel 3×3 convs with dilations 6/12/18/24 on the last backbone stage, summed.
 
     ``forward_features`` gives the ``channels``-d features (the student's ``F_s``); ``forward`` classifies them
-    with a 1×1 conv, so the head also works as a plain MMSeg decode head (the paper's 'own head' ablation).
+    with a 1×1 conv, so the head also works as a plain MMSeg decode head (the paper's 'own head' ablation,
+    trained on the teacher's pseudo labels by ``ReCLIPDistiller``). Each branch is a conv with bias (ReCLIP++), or,
+    with a ``norm_cfg``, conv without bias + norm + ``act_cfg`` (ReCLIP's release: BN, ReLU).
     """
 
     def __init__(self, dilations: Sequence[int] = (6, 12, 18, 24), **kwargs):
         super().__init__(**kwargs)
-        self.aspp = nn.ModuleList(
-            nn.Conv2d(self.in_channels, self.channels, 3, padding=d, dilation=d, bias=True) for d in dilations)
+        if self.norm_cfg is None:
+            self.aspp = nn.ModuleList(
+                nn.Conv2d(self.in_channels, self.channels, 3, padding=d, dilation=d, bias=True) for d in dilations)
+        else:
+            self.aspp = nn.ModuleList(
+                ConvModule(self.in_channels, self.channels, 3, padding=d, dilation=d, bias=False,
+                           norm_cfg=self.norm_cfg, act_cfg=self.act_cfg) for d in dilations)
+        self.register_buffer('inherited', torch.ones((), dtype=torch.bool), persistent=False)  # inherits nothing
+
+    def loss_distill(self, inputs, pseudo_labels: torch.Tensor, teacher_feats: torch.Tensor,
+                     image_labels: List[torch.Tensor]) -> dict:
+        """Own head (Table IX, first row): the head's ``loss_decode`` (CE) against the teacher's pseudo labels."""
+        logits = F.interpolate(self.forward(inputs), size=pseudo_labels.shape[-2:], mode='bilinear',
+                               align_corners=self.align_corners)
+        return {self.loss_decode.loss_name: self.loss_decode(logits, pseudo_labels, ignore_index=self.ignore_index)}
 
     def forward_features(self, inputs) -> torch.Tensor:
         x = self._transform_inputs(inputs)
@@ -53,6 +70,11 @@ class RectifiedDistillHead(BaseDecodeHead):
     inherited from the rectification checkpoint and frozen. ``L_b`` is formed at the student's grid from CLIP's
     positional embedding (kept as a buffer), so a student checkpoint needs neither CLIP nor the teacher.
 
+    ``classifier`` chooses what is inherited (the paper's Table IX and ReCLIP's student):
+    'rmg' (ReCLIP++, above), 'query_bias' (``F̂_s·T_q − L_b``, no decoder), 'query' (``F̂_s·T_q``),
+    'query_minus_reference' (ReCLIP's release: ``F̂_s·T_q − F̂_s·R̂``, nothing positional, nothing learnable after
+    the ASPP). Only what the classifier uses is built and kept in the checkpoint.
+
     Losses (weights in the configs): mask-guided CE against the teacher's pseudo labels (``loss_decode``),
     feature-guided L1 to the teacher's CLIP features (``loss_feat``), text-guided masked contrastive loss on the
     student's features and Gumbel masks (``loss_text``); set a weight to 0 to switch one off.
@@ -60,18 +82,21 @@ class RectifiedDistillHead(BaseDecodeHead):
 
     def __init__(self, class_names: Union[str, Sequence[str]] = 'voc20', in_channels: int = 2048,
                  channels: int = 512, aspp: dict = dict(dilations=(6, 12, 18, 24)), clip_width: int = 768,
-                 clip_positions: int = 197, gumbel: dict = dict(type='GumbelMask', scale=100.0, tau=1.0),
+                 clip_positions: int = 197, classifier: str = 'rmg', gumbel: dict = dict(type='GumbelMask', scale=100.0, tau=1.0),
                  loss_decode: dict = dict(type='CrossEntropyLoss', loss_weight=1.0, loss_name='loss_mask'),
                  loss_feat: dict = dict(type='FeatureDistillLoss', loss_weight=0.5, loss_name='loss_feat'),
                  loss_text: dict = dict(type='MaskedContrastiveLoss', loss_weight=0.5, loss_name='loss_text'),
                  **kwargs):
         names = resolve_class_names(class_names)
+        if classifier not in STUDENT_CLASSIFIERS:
+            raise ValueError(f'RectifiedDistillHead.classifier must be one of {STUDENT_CLASSIFIERS}, got {classifier!r}')
         kwargs.setdefault('dropout_ratio', 0.0)
         kwargs.setdefault('init_cfg', None)
         super().__init__(in_channels=in_channels, channels=channels, num_classes=len(names),
                          loss_decode=loss_decode, **kwargs)
         del self.conv_seg  # classification is the inherited mask decoder's
         self.class_names = names
+        self.classifier = classifier
         self.aspp = DeepLabV2Head(in_channels=in_channels, channels=channels, num_classes=len(names),
                                   in_index=self.in_index, dropout_ratio=0.0, init_cfg=None, **aspp)
         del self.aspp.conv_seg  # only its features are used here
@@ -80,19 +105,23 @@ class RectifiedDistillHead(BaseDecodeHead):
         self.loss_text = MODELS.build(loss_text)
         # Inherited, frozen (filled from the teacher by inherit_from; then carried by student checkpoints).
         self.register_buffer('query_embeds', torch.zeros(len(names), channels))
-        self.register_buffer('reference', torch.zeros(len(names), channels))
-        self.register_buffer('clip_pos_embed', torch.zeros(clip_positions, clip_width))
+        if classifier != 'query':
+            self.register_buffer('reference', torch.zeros(len(names), channels))
         self.register_buffer('inherited', torch.zeros((), dtype=torch.bool))
-        self.bias_projector = nn.Conv2d(clip_width, channels, 1)
-        # Same shape as the rectified decoder; its weights come from inherit_from or a student checkpoint.
-        self.mask_decoder = MODELS.build(dict(type='RectifiedMaskDecoder', feat_channels=channels,
-                                              num_classes=len(names), kernel_size=5))
+        self.bias_projector = self.mask_decoder = None
+        if classifier in ('rmg', 'query_bias'):
+            self.register_buffer('clip_pos_embed', torch.zeros(clip_positions, clip_width))
+            self.bias_projector = nn.Conv2d(clip_width, channels, 1)
+        if classifier == 'rmg':  # same shape as the rectified decoder; weights from inherit_from or a checkpoint
+            self.mask_decoder = MODELS.build(dict(type='RectifiedMaskDecoder', feat_channels=channels,
+                                                  num_classes=len(names), kernel_size=5))
         self._freeze_inherited()
         self._bias_cache = GridCache()
 
     def _freeze_inherited(self):
         for module in (self.bias_projector, self.mask_decoder):
-            module.requires_grad_(False).eval()
+            if module is not None:
+                module.requires_grad_(False).eval()
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -106,18 +135,30 @@ class RectifiedDistillHead(BaseDecodeHead):
         if list(teacher_head.class_names) != list(self.class_names):
             raise ValueError(f'the teacher was trained for classes {list(teacher_head.class_names)}, the student '
                              f'config names {list(self.class_names)}')
-        self.query_embeds.copy_(teacher_head.query_embeds)
-        self.reference.copy_(teacher_head.prompt_learner())
+        self.query_embeds.copy_(teacher_head.current_query_embeds())
+        if self.classifier != 'query':
+            self.reference.copy_(teacher_head.prompt_learner())
+        if self.classifier in ('rmg', 'query_bias'):
+            self._inherit_positional_bias(teacher_head)
+        self.inherited.fill_(True)
+        self._bias_cache.clear()
+
+    def _inherit_positional_bias(self, teacher_head) -> None:
+        if not isinstance(teacher_head.bias_projector, PositionalBiasProjector) or (
+                self.classifier == 'rmg' and teacher_head.mask_decoder is None):
+            raise ValueError(f"RectifiedDistillHead(classifier='{self.classifier}') inherits ReCLIP++'s positional "
+                             f'bias projector{" and mask decoder" if self.classifier == "rmg" else ""}, which the '
+                             f'teacher ({type(teacher_head).__name__}) does not have; a ReCLIP teacher takes '
+                             f"classifier='query_minus_reference' or 'query' (configs/reclip/*_distill.py)")
         pos = teacher_head.text_encoder.clip_model.visual.positional_embedding
         if tuple(pos.shape) != tuple(self.clip_pos_embed.shape):
             raise ValueError(f'RectifiedDistillHead: clip_width/clip_positions {tuple(self.clip_pos_embed.shape)} '
                              f'do not match the teacher CLIP positional embedding {tuple(pos.shape)}')
         self.clip_pos_embed.copy_(pos)
         self.bias_projector.load_state_dict(teacher_head.bias_projector.proj.state_dict())
-        self.mask_decoder = copy.deepcopy(teacher_head.mask_decoder)
+        if self.classifier == 'rmg':
+            self.mask_decoder = copy.deepcopy(teacher_head.mask_decoder)
         self._freeze_inherited()
-        self.inherited.fill_(True)
-        self._bias_cache.clear()
 
     def student_bias_logits(self, h: int, w: int) -> torch.Tensor:
         key = (h, w, self.reference.device)
@@ -132,7 +173,12 @@ class RectifiedDistillHead(BaseDecodeHead):
 
     def decode(self, feats: torch.Tensor) -> torch.Tensor:
         query = torch.einsum('bdhw,cd->bchw', feats, self.query_embeds)
-        return self.mask_decoder(feats, query - self.student_bias_logits(*feats.shape[-2:]))
+        if self.classifier == 'query':
+            return query
+        if self.classifier == 'query_minus_reference':
+            return query - torch.einsum('bdhw,cd->bchw', feats, self.reference)
+        rectified = query - self.student_bias_logits(*feats.shape[-2:])
+        return rectified if self.mask_decoder is None else self.mask_decoder(feats, rectified)
 
     def forward(self, inputs):
         if not bool(self.inherited):
@@ -142,8 +188,9 @@ class RectifiedDistillHead(BaseDecodeHead):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         self._bias_cache.clear()
-        check_head_checkpoint(self, state_dict, prefix, 'mask_decoder.conv.weight',
-                              'a distillation (student) checkpoint (tools/train.py configs/reclip_pp/*_distill.py)')
+        check_head_checkpoint(self, state_dict, prefix, 'query_embeds',
+                              f"a distillation (student) checkpoint with classifier='{self.classifier}' "
+                              f'(tools/train.py configs/reclip_pp/*_distill.py or configs/reclip/*_distill.py)')
         if prefix + 'aspp.aspp.0.weight' not in state_dict:
             raise ValueError(f'RectifiedDistillHead: the checkpoint has no student weights ({prefix}aspp.*); '
                              f'expected a distillation checkpoint - a rectification checkpoint is tested with its '
@@ -238,9 +285,10 @@ def build_teacher(config: str, checkpoint: Optional[str], cfg_options: Optional[
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    if cfg.model.decode_head.type != 'BiasRectifiedHead':
+    head_class = MODELS.get(cfg.model.decode_head.type)
+    if not (isinstance(head_class, type) and issubclass(head_class, BiasRectifiedHead)):
         raise ValueError(f'teacher config {config} has a {cfg.model.decode_head.type}; the teacher must be a '
-                         f'rectification config (BiasRectifiedHead)')
+                         f'rectification config (BiasRectifiedHead or DependentBiasHead)')
     state = _load_checkpoint(checkpoint, map_location='cpu')
     state = state.get('state_dict', state)
     missing = [k for k in INHERITED_KEYS if k not in state]
@@ -251,7 +299,7 @@ def build_teacher(config: str, checkpoint: Optional[str], cfg_options: Optional[
                          f'{list(INHERITED_KEYS)}, found keys such as {sorted(state)[:4]}. Point '
                          f'model.teacher.checkpoint at a checkpoint of tools/train.py {config}.')
     teacher = MODELS.build(cfg.model)
-    n = state['decode_head.mask_decoder.conv.weight'].shape[0]
+    n = state['decode_head.' + teacher.decode_head.class_count_key].shape[0]
     if n != teacher.decode_head.num_classes:
         raise ValueError(f'teacher checkpoint {checkpoint} was trained for {n} classes but {config} has '
                          f'{teacher.decode_head.num_classes}')
