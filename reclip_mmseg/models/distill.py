@@ -191,7 +191,7 @@ class RectifiedDistillHead(BaseDecodeHead):
         check_head_checkpoint(self, state_dict, prefix, 'query_embeds',
                               f"a distillation (student) checkpoint with classifier='{self.classifier}' "
                               f'(tools/train.py configs/reclip_pp/*_distill.py or configs/reclip/*_distill.py)')
-        if prefix + 'aspp.aspp.0.weight' not in state_dict:
+        if not any(k.startswith(prefix + 'aspp.aspp.0.') for k in state_dict):
             raise ValueError(f'RectifiedDistillHead: the checkpoint has no student weights ({prefix}aspp.*); '
                              f'expected a distillation checkpoint - a rectification checkpoint is tested with its '
                              f'own config (configs/reclip_pp/*_rectify.py)')
