@@ -1,4 +1,6 @@
 """``CLIPViT``: the frozen CLIP image tower with MaskCLIP's dense path (SPEC.md §1)."""
+import copy
+import warnings
 from typing import NamedTuple, Optional
 
 import torch
@@ -52,10 +54,12 @@ class CLIPViT(FrozenCLIPModule):
             Gaussian neighbourhood term, no residual/MLP), 'sc_clip' and 'sfp' (self-calibrated multi-step
             pipelines, see ``self_calibration.py``). The global embedding and ``P`` do not depend on it.
         naclip_sigma: NACLIP's Gaussian width in patches.
+        trainable: fine-tune the image tower (the paper's Table VI ablation, a negative result: VOC 1.2 mIoU).
+            The tower is then a copy owned by this module: in its parameters, optimiser and checkpoints.
     """
 
     def __init__(self, clip: Optional[dict] = None, with_global: bool = True, dense_mode: str = 'maskclip',
-                 naclip_sigma: float = 5.0, init_cfg=None):
+                 naclip_sigma: float = 5.0, trainable: bool = False, init_cfg=None):
         if dense_mode not in DENSE_MODES:
             raise ValueError(f'CLIPViT.dense_mode must be one of {DENSE_MODES}, got {dense_mode!r}')
         super().__init__(clip=clip, init_cfg=init_cfg)
@@ -75,14 +79,23 @@ class CLIPViT(FrozenCLIPModule):
         self.width = visual.conv1.out_channels
         self.embed_dim = visual.proj.shape[1]
         self._pos_cache = GridCache()
+        self.trainable = trainable
+        if trainable:
+            warnings.warn('CLIPViT(trainable=True): the CLIP image encoder is fine-tuned. This is the paper\'s Table VI '
+                          'ablation, a negative result (VOC 73.5 -> 1.2 mIoU); the checkpoints hold the whole tower.')
+            # A copy: the loaded model is shared (text tower, other modules of this process) and must stay frozen.
+            self.trainable_visual = copy.deepcopy(visual).requires_grad_(True).float()
 
     @property
     def visual(self):
-        return self.clip_model.visual
+        return self.trainable_visual if self.trainable else self.clip_model.visual
 
     def interpolated_pos_embed(self, h: int, w: int) -> torch.Tensor:
-        """(1 + h*w, W): class-token part kept, patch part resized bicubically. Cached per grid and device."""
+        """(1 + h*w, W): class-token part kept, patch part resized bicubically. Cached per grid and device
+        (not when the tower is trained: the embedding changes and needs its gradient)."""
         pos = self.visual.positional_embedding
+        if self.trainable:
+            return interpolate_pos_embed(pos, h, w)
         key = (h, w, pos.device, pos.dtype)
         return self._pos_cache.get(key, lambda: interpolate_pos_embed(pos, h, w))
 
@@ -115,8 +128,11 @@ class CLIPViT(FrozenCLIPModule):
             x = x.transpose(0, 1)
         return x, pos, h, w
 
-    @torch.no_grad()
     def forward(self, inputs: torch.Tensor) -> CLIPFeatures:
+        with torch.set_grad_enabled(self.trainable and torch.is_grad_enabled()):
+            return self._forward(inputs)
+
+    def _forward(self, inputs: torch.Tensor) -> CLIPFeatures:
         visual = self.visual
         outputs = [] if self.dense_mode in SELF_CALIBRATED_MODES else None
         x, pos, h, w = self._tokens_before_last_block(inputs, outputs)
