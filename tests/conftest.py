@@ -82,3 +82,21 @@ def run_tool(*args, timeout=300, check=True, env=None):
         raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n'
                              f'{proc.stderr[-6000:]}')
     return proc
+
+
+def pytest_addoption(parser):
+    parser.addoption('--run-slow', action='store_true', default=False,
+                     help='also run the tests marked slow (minutes each; CI skips them, see README "Slow tests")')
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: thorough checks that take minutes; run with --run-slow')
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption('--run-slow'):
+        return
+    skip = pytest.mark.skip(reason='slow: run with --run-slow (README "Slow tests")')
+    for item in items:
+        if 'slow' in item.keywords:
+            item.add_marker(skip)

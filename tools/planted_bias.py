@@ -1,6 +1,7 @@
 """Planted-bias experiment: does rectification remove a known class- and space-preference bias?
 
-    python tools/planted_bias.py [--iters 2000] [--seed 0] [--json out.json]
+    python tools/planted_bias.py [--iters 2000] [--seed 0] [--method reclip_pp|reclip] [--json out.json]
+    python tools/planted_bias.py --compare --seeds 0 1 2      # Query-only vs ReCLIP vs ReCLIP++, one table
 
 A stand-in dense backbone produces unit-norm features whose Query logits carry a planted bias:
     F(p) = normalize(0.25 * (E_y(p) + alpha * E_pref + beta * border(p) * E_space) + sigma * noise)
@@ -14,6 +15,8 @@ at once and carries no signal (tried: rectification then stays at the baseline).
 with its own loss on image-level labels only; we report the mIoU of the Query-only prediction (MaskCLIP) and
 of the rectified prediction on held-out images, and how well the learned bias logits L_b correlate with the
 planted bias (both centred over classes at each position, since a per-position constant changes no argmax).
+`--method reclip` trains the conference version's DependentBiasHead instead (image-dependent class bias, positional
+bias net, no decoder, Gumbel x1000, SPEC §12) on the same features, labels and seeds.
 """
 import argparse
 import json
@@ -81,16 +84,22 @@ def centred_correlation(a, b):
     return float(F.cosine_similarity(a.flatten(), b.flatten(), dim=0))
 
 
-def run(iters=2000, seed=0, alpha=0.5, beta=1.0, sigma=0.08, grid=12, batch=8, lr=0.01):
+METHODS = dict(
+    reclip_pp=dict(type='BiasRectifiedHead', mask_decoder=dict(type='RectifiedMaskDecoder', kernel_size=5)),
+    reclip=dict(type='DependentBiasHead'),  # its own defaults: no decoder, PositionalBiasNet, Gumbel x1000
+)
+
+
+def run(iters=2000, seed=0, alpha=0.5, beta=1.0, sigma=0.08, grid=12, batch=8, lr=0.01, method='reclip_pp'):
     init_default_scope('mmseg')
     torch.manual_seed(seed)
     clip = dict(model_name='reclip-tiny', pretrained=None)
-    head = MODELS.build(dict(type='BiasRectifiedHead', class_names=list(CLASSES),
+    head = MODELS.build(dict(METHODS[method], class_names=list(CLASSES),
                              text_encoder=dict(type='OpenCLIPTextEncoder', clip=clip, cache_dir=False),
-                             mask_decoder=dict(type='RectifiedMaskDecoder', kernel_size=5),
                              prompt_learner=dict(type='ReferencePromptLearner', num_context=73)))
     C, D = len(CLASSES), head.embed_dim
-    Q = torch.linalg.qr(torch.randn(D, C + 1))[0].t()
+    # The planted geometry from its own generator: the same for every method of a seed, whatever the head draws.
+    Q = torch.linalg.qr(torch.randn(D, C + 1, generator=torch.Generator().manual_seed(seed + 7)))[0].t()
     E, T = Q[:C].contiguous(), F.normalize(0.9 * Q[C] + 0.45 * Q[:C], dim=1)  # CLIP-like Query embeddings
     head.query_embeds.copy_(T)
     pos = CLIPViT(clip=clip).interpolated_pos_embed(grid, grid)[1:].t().reshape(1, -1, grid, grid).detach()
@@ -114,18 +123,33 @@ def run(iters=2000, seed=0, alpha=0.5, beta=1.0, sigma=0.08, grid=12, batch=8, l
     with torch.no_grad():
         query = head.query_logits(feats)
         rectified = head(CLIPFeatures(feats, pos, None))
-        learned_bias = head.compute_bias_logits(pos)[0]
+        # the bias the head subtracts; ReCLIP's depends on the image: its mean over the test images
+        learned_bias = head.total_bias(feats, pos).mean(0)
     gt = labels.numpy()
     return dict(
         classes=list(CLASSES), preferred_class=CLASSES[PREF], border_class=CLASSES[SPACE],
-        alpha=alpha, beta=beta, sigma=sigma, iters=iters, seed=seed,
+        alpha=alpha, beta=beta, sigma=sigma, iters=iters, seed=seed, method=method,
         query_only_miou=miou(query.argmax(1).numpy(), gt, C),
         rectified_miou=miou(rectified.argmax(1).numpy(), gt, C),
-        query_minus_learned_bias_miou=miou((query - learned_bias).argmax(1).numpy(), gt, C),
+        query_minus_learned_bias_miou=miou((query - head.total_bias(feats, pos)).argmax(1).numpy(), gt, C),
         # the ceiling: the Query logits with the exact planted bias removed (it entered before normalisation)
         oracle_rectified_miou=miou((query * norms - planted_bias_logits(E, T, grid, grid, alpha, beta)).argmax(1)
                                    .numpy(), gt, C),
         bias_correlation=centred_correlation(learned_bias, planted_bias_logits(E, T, grid, grid, alpha, beta)))
+
+
+def compare(seeds, **kwargs):
+    """Query-only, ReCLIP and ReCLIP++ on the same seeds (same features, labels and test images per seed)."""
+    rows = []
+    for seed in seeds:
+        pp, cvpr = run(seed=seed, method='reclip_pp', **kwargs), run(seed=seed, method='reclip', **kwargs)
+        assert abs(pp['query_only_miou'] - cvpr['query_only_miou']) < 1e-9  # same data for both methods
+        rows.append(dict(seed=seed, query_only=pp['query_only_miou'], reclip=cvpr['rectified_miou'],
+                         reclip_pp=pp['rectified_miou'], oracle=pp['oracle_rectified_miou']))
+    print('| seed | Query-only | ReCLIP | ReCLIP++ | oracle |\n|---|---|---|---|---|')
+    for r in rows:
+        print(f"| {r['seed']} | {r['query_only']:.1f} | {r['reclip']:.1f} | {r['reclip_pp']:.1f} | {r['oracle']:.1f} |")
+    return rows
 
 
 def main():
@@ -133,9 +157,15 @@ def main():
     parser.add_argument('--iters', type=int, default=2000)  # the release decoder init needs ~2,000 (SPEC §4)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--lr', type=float, default=0.01)
+    parser.add_argument('--method', choices=sorted(METHODS), default='reclip_pp')
+    parser.add_argument('--compare', action='store_true', help='Query-only, ReCLIP and ReCLIP++ on --seeds')
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--json')
     args = parser.parse_args()
-    result = run(iters=args.iters, seed=args.seed, lr=args.lr)
+    if args.compare:
+        result = compare(args.seeds, iters=args.iters, lr=args.lr)
+    else:
+        result = run(iters=args.iters, seed=args.seed, lr=args.lr, method=args.method)
     print(json.dumps(result, indent=2))
     if args.json:
         json.dump(result, open(args.json, 'w'), indent=2)
