@@ -16,6 +16,21 @@ from synthetic import make_voc_tree  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_CLIP = dict(model_name='reclip-tiny', pretrained=None)
 
+# The device of the module-level tests that take the `device` fixture: RECLIP_TEST_DEVICE=cuda on a GPU machine
+# (tools/device/run_on_gpu.sh). Tests that run the tools get the GPU anyway (MMEngine's runner takes it when one
+# is there); tests of CPU-only behaviour are marked `cpu_only` and skip, with the reason, on another device.
+TEST_DEVICE = os.environ.get('RECLIP_TEST_DEVICE', 'cpu')
+cpu_only = pytest.mark.skipif(TEST_DEVICE != 'cpu', reason=f'CPU-specific behaviour; RECLIP_TEST_DEVICE={TEST_DEVICE}')
+
+
+@pytest.fixture(scope='session')
+def device():
+    import torch
+    dev = torch.device(TEST_DEVICE)
+    if dev.type == 'cuda' and not torch.cuda.is_available():
+        pytest.exit(f'RECLIP_TEST_DEVICE={TEST_DEVICE} but torch sees no CUDA device', returncode=2)
+    return dev
+
 
 @pytest.fixture(scope='session', autouse=True)
 def mmseg_scope():

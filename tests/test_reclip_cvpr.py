@@ -93,17 +93,17 @@ def test_positional_bias_net_against_independent_computation():
         assert torch.equal(getattr(big, f'bn{i}').weight.data, torch.ones(w.shape[0]))
 
 
-def test_dependent_head_output_is_query_minus_class_bias_minus_space_bias():
-    model = tiny_model().eval()
+def test_dependent_head_output_is_query_minus_class_bias_minus_space_bias(device):
+    model = tiny_model().eval().to(device)
     head = model.decode_head
     with torch.no_grad():
         head.bias_projector.bn3.running_mean.uniform_(-0.1, 0.1)  # eval: the net uses running statistics
-        feats = model.backbone(torch.randn(2, 3, 48, 64))
+        feats = model.backbone(torch.randn(2, 3, 48, 64, device=device))
         F_, P = feats.dense, feats.pos
         T, R = head.query_embeds, head.prompt_learner()
         S = head.bias_projector(P)
         B, D, h, w = F_.shape
-        z = torch.empty(B, len(T), h, w)
+        z = torch.empty(B, len(T), h, w, device=device)
         for b in range(B):  # per pixel: <F, T_q> - (<F, R> + S)
             flat = F_[b].reshape(D, -1).t()
             z[b] = ((flat @ T.t()) - (flat @ R.t())).t().reshape(-1, h, w) - S[0]
@@ -119,8 +119,8 @@ def test_dependent_head_output_is_query_minus_class_bias_minus_space_bias():
         head.prompt_learner.forward = original
 
 
-def test_one_step_changes_exactly_the_reference_context_and_the_positional_net():
-    model = tiny_model().train()
+def test_one_step_changes_exactly_the_reference_context_and_the_positional_net(device):
+    model = tiny_model().train().to(device)
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable == {'decode_head.prompt_learner.context'} | {
         f'decode_head.bias_projector.{layer}{i}.{p}' for layer in ('conv', 'bn') for i in (1, 2, 3)
@@ -133,7 +133,8 @@ def test_one_step_changes_exactly_the_reference_context_and_the_positional_net()
     clip_before = copy.deepcopy(model.backbone.clip_model.state_dict())
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9))
-    optim.backward(sum(model.loss(*_batch()).values()))
+    inputs, samples = _batch()
+    optim.backward(sum(model.loss(inputs.to(device), samples).values()))
     # every trainable tensor gets a gradient, except the conv biases right before a BN (BN removes a constant:
     # their gradient is zero up to rounding)
     before_bn = {f'decode_head.bias_projector.conv{i}.bias' for i in (1, 2, 3)}

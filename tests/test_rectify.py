@@ -185,9 +185,9 @@ def _batch(B=2, size=64, labels=((1, 3), (0,))):
     return inputs, samples
 
 
-def test_one_step_changes_exactly_the_trainable_parts():
+def test_one_step_changes_exactly_the_trainable_parts(device):
     torch.manual_seed(0)
-    model = MODELS.build(tiny_model_cfg())
+    model = MODELS.build(tiny_model_cfg()).to(device)
     model.train()
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable == {'decode_head.prompt_learner.context', 'decode_head.bias_projector.proj.weight',
@@ -198,7 +198,7 @@ def test_one_step_changes_exactly_the_trainable_parts():
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4))
     inputs, samples = _batch()
-    losses = model.loss(inputs, samples)
+    losses = model.loss(inputs.to(device), samples)
     optim.backward(sum(losses.values()))
     assert model.decode_head.prompt_learner.context.grad.abs().sum() > 0  # through the frozen text tower
     optim.step()
@@ -214,11 +214,11 @@ def test_one_step_changes_exactly_the_trainable_parts():
                                                    'decode_head.mask_decoder.norm.num_batches_tracked'}
 
 
-def test_rectified_logits_subtract_or_add_the_bias():
-    model = MODELS.build(tiny_model_cfg()).eval()
+def test_rectified_logits_subtract_or_add_the_bias(device):
+    model = MODELS.build(tiny_model_cfg()).eval().to(device)
     head = model.decode_head
     with torch.no_grad():
-        feats = model.backbone(torch.randn(1, 3, 64, 96))
+        feats = model.backbone(torch.randn(1, 3, 64, 96, device=device))
         query = torch.einsum('bdhw,cd->bchw', feats.dense, head.query_embeds)
         bias = bias_logits(head.bias_projector(feats.pos), head.prompt_learner())
         torch.testing.assert_close(head.rectified_logits(feats.dense, feats.pos), query - bias)

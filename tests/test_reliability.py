@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import DETERMINISTIC_ENV, ROOT, TINY_CLIP, run_tool, tiny_options, write_hypotheses
+from conftest import DETERMINISTIC_ENV, ROOT, TINY_CLIP, cpu_only, run_tool, tiny_options, write_hypotheses
 from reclip_mmseg.clip import VOCABULARIES
 from reclip_mmseg.datasets import LoadImageLevelLabels, generate_hypotheses
 from reclip_mmseg.datasets.hypotheses import load_image_rgb, resolve_window
@@ -18,6 +18,7 @@ from synthetic import make_voc_tree
 RECTIFY = 'configs/reclip_pp/voc_rectify.py'
 
 
+@cpu_only  # two gloo ranks on CPU; on one GPU two NCCL ranks would share the device
 def test_two_process_ddp_on_cpu_writes_the_query_cache_once(voc_root, voc_hypotheses, tmp_path):
     cache = tmp_path / 'cache'
     env = dict(os.environ, PYTHON=sys.executable, PORT='29633', RECLIP_CACHE_DIR=str(cache))

@@ -1,7 +1,7 @@
 """Speed and memory of reclip_mmseg, as ratios against baselines measured in the same run.
 
     python tools/benchmark.py CONFIG [--mode model|inference|train|hypotheses|query|prompt|dense|all] [--dense-mode M ...] [--device cpu|cuda]
-        [--random-weights] [--num-classes 20] [--batch 8] [--size 336] [--repeats 5] [--warmup 2] [--out r.json]
+        [--random-weights] [--autocast bf16] [--num-classes 20] [--batch 8] [--size 336] [--repeats 5] [--warmup 2] [--out r.json]
 
 model:      the two modes below, one after the other.
 inference:  images/s at the config's test scale (a 375x500 original resized as the test pipeline does, padded
@@ -19,6 +19,7 @@ dense:      each --dense-mode (default: all) of CLIPViT + the Query head, whole 
 Random weights (--random-weights) are fine for timing. Medians over --repeats after --warmup runs.
 """
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -295,6 +296,8 @@ def main():
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--hyp-batch', type=int, default=64, help='windows per forward in hypotheses mode')
+    parser.add_argument('--autocast', choices=['none', 'bf16', 'fp16'], default='none',
+                        help='run the timed work under torch.autocast with this dtype (default: off, fp32)')
     parser.add_argument('--out', help='write the JSON result here too')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override the CLIP config, key=value')
     args = parser.parse_args()
@@ -307,11 +310,13 @@ def main():
         clip.update(args.cfg_options)
     result = dict(config=args.config, device=str(device), torch=torch.__version__, threads=torch.get_num_threads(),
                   machine=platform.processor() or platform.machine(), clip=clip,
-                  cuda=torch.cuda.get_device_name(device) if device.type == 'cuda' else None)
+                  cuda=torch.cuda.get_device_name(device) if device.type == 'cuda' else None, autocast=args.autocast)
+    dtype = dict(bf16=torch.bfloat16, fp16=torch.float16).get(args.autocast)
     modes = dict(model=['inference', 'train'], all=['inference', 'train', 'hypotheses', 'query', 'prompt', 'dense']).get(
         args.mode, [args.mode])
     for mode in modes:
-        result[mode] = globals()[f'bench_{mode}'](args, clip, device)
+        with torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext():
+            result[mode] = globals()[f'bench_{mode}'](args, clip, device)
         print(json.dumps({mode: result[mode]}, indent=2), flush=True)
     if args.out:
         json.dump(result, open(args.out, 'w'), indent=2)
