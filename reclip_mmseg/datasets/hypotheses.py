@@ -36,6 +36,7 @@ def resolve_window(height: int, width: int, size: Union[int, float], stride: Uni
 
 
 WINDOW_COVERS = ('release', 'full')
+HYPOTHESIS_MODES = ('windows', 'whole_image')  # ReCLIP++'s votes; ReCLIP's threshold + top-K
 
 
 def window_boxes(height: int, width: int, side: int, stride: int, cover: str = 'release'
@@ -66,9 +67,14 @@ def preprocess_windows(image: torch.Tensor, boxes: Sequence[Tuple[int, int, int,
     ``size``, clamp, normalise with CLIP's mean/std -> (N, 3, size, size)."""
     crops = torch.stack([image[:, y0:y1, x0:x1] for x0, y0, x1, y1 in boxes])
     crops = F.interpolate(crops, size=(size, size), mode='bicubic', align_corners=False, antialias=True)
-    mean = torch.tensor(CLIP_MEAN, device=image.device).view(1, 3, 1, 1)
-    std = torch.tensor(CLIP_STD, device=image.device).view(1, 3, 1, 1)
-    return (crops.clamp(0, 1) - mean) / std
+    return clip_normalise(crops)
+
+
+def clip_normalise(x: torch.Tensor) -> torch.Tensor:
+    """Clamp resized images (N, 3, H, W) in [0, 1] and normalise them with CLIP's mean/std."""
+    mean = torch.tensor(CLIP_MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(CLIP_STD, device=x.device).view(1, 3, 1, 1)
+    return (x.clamp(0, 1) - mean) / std
 
 
 def preprocess_whole_image(image: torch.Tensor, size: int = 224) -> torch.Tensor:
@@ -82,10 +88,7 @@ def preprocess_whole_image(image: torch.Tensor, size: int = 224) -> torch.Tensor
         new_h, new_w = int(size * H / W), size
     x = F.interpolate(image[None], size=(new_h, new_w), mode='bicubic', align_corners=False, antialias=True)
     top, left = int(round((new_h - size) / 2.0)), int(round((new_w - size) / 2.0))
-    x = x[..., top:top + size, left:left + size].clamp(0, 1)
-    mean = torch.tensor(CLIP_MEAN, device=image.device).view(1, 3, 1, 1)
-    std = torch.tensor(CLIP_STD, device=image.device).view(1, 3, 1, 1)
-    return (x - mean) / std
+    return clip_normalise(x[..., top:top + size, left:left + size])
 
 
 def scores_to_labels(cosine: np.ndarray, threshold: float, top_k: int) -> List[int]:
@@ -135,16 +138,12 @@ class WindowClassifier:
             top1.append((emb @ self.query_embeds.t()).argmax(dim=-1).cpu())
         return np.bincount(torch.cat(top1).numpy(), minlength=self.query_embeds.shape[0])
 
-
     @torch.no_grad()
     def whole_image_cosine(self, image: torch.Tensor) -> np.ndarray:
         """(C,) cosine between the whole image's global embedding (CLIP preprocessing) and each Query embedding."""
         x = preprocess_whole_image(image.to(self.query_embeds.device), self.input_size)
         emb = F.normalize(self.image_encoder.encode_global(x).float(), dim=-1)
         return (emb @ self.query_embeds.t())[0].cpu().numpy()
-
-
-HYPOTHESIS_MODES = ('windows', 'whole_image')
 
 
 def load_image_rgb(path: str) -> torch.Tensor:

@@ -46,7 +46,6 @@ class DeepLabV2Head(BaseDecodeHead):
             self.aspp = nn.ModuleList(
                 ConvModule(self.in_channels, self.channels, 3, padding=d, dilation=d, bias=False,
                            norm_cfg=self.norm_cfg, act_cfg=self.act_cfg) for d in dilations)
-        self.register_buffer('inherited', torch.ones((), dtype=torch.bool), persistent=False)  # inherits nothing
 
     def loss_distill(self, inputs, pseudo_labels: torch.Tensor, teacher_feats: torch.Tensor,
                      image_labels: List[torch.Tensor]) -> dict:
@@ -82,7 +81,8 @@ class RectifiedDistillHead(BaseDecodeHead):
 
     def __init__(self, class_names: Union[str, Sequence[str]] = 'voc20', in_channels: int = 2048,
                  channels: int = 512, aspp: dict = dict(dilations=(6, 12, 18, 24)), clip_width: int = 768,
-                 clip_positions: int = 197, classifier: str = 'rmg', gumbel: dict = dict(type='GumbelMask', scale=100.0, tau=1.0),
+                 clip_positions: int = 197, classifier: str = 'rmg',
+                 gumbel: dict = dict(type='GumbelMask', scale=100.0, tau=1.0),
                  loss_decode: dict = dict(type='CrossEntropyLoss', loss_weight=1.0, loss_name='loss_mask'),
                  loss_feat: dict = dict(type='FeatureDistillLoss', loss_weight=0.5, loss_name='loss_feat'),
                  loss_text: dict = dict(type='MaskedContrastiveLoss', loss_weight=0.5, loss_name='loss_text'),
@@ -265,7 +265,7 @@ class ReCLIPDistiller(EncoderDecoder):
 
     def loss(self, inputs: torch.Tensor, data_samples: SampleList) -> dict:
         head = self.decode_head
-        if not bool(head.inherited):
+        if hasattr(head, 'inherit_from') and not bool(head.inherited):  # DeepLabV2Head (own head) inherits nothing
             head.inherit_from(self.teacher.decode_head)
         pseudo, teacher_feats = self.teacher_outputs(inputs)
         x = self.extract_feat(inputs)

@@ -106,9 +106,13 @@ class _CLIPTextHead(BaseDecodeHead):
     def _features(self, inputs):
         return inputs.dense if hasattr(inputs, 'dense') else inputs[0]
 
+    def current_query_embeds(self) -> torch.Tensor:
+        """``T_q`` (C, D): the fixed template ensemble (a head with a learnable Query overrides this)."""
+        return self.query_embeds
+
     def query_logits(self, features: torch.Tensor) -> torch.Tensor:
         """``L_q = ⟨F, T_q⟩`` per pixel, plain cosine (both unit-norm), no scale."""
-        return torch.einsum('bdhw,cd->bchw', features, self.query_embeds.to(features.dtype))
+        return torch.einsum('bdhw,cd->bchw', features, self.current_query_embeds().to(features.dtype))
 
     def predict_by_feat(self, seg_logits: torch.Tensor, batch_img_metas: List[dict]) -> torch.Tensor:
         seg_logits = prompt_denoise(seg_logits, self.denoise_threshold, self.denoise_temperature)
@@ -195,9 +199,6 @@ class BiasRectifiedHead(_CLIPTextHead):
         if self.query_learner is None:
             return self.query_embeds
         return self._cached(('query',), lambda: F.normalize(self.query_learner().float(), dim=-1))
-
-    def query_logits(self, features: torch.Tensor) -> torch.Tensor:
-        return torch.einsum('bdhw,cd->bchw', features, self.current_query_embeds().to(features.dtype))
 
     def compute_bias_logits(self, pos: torch.Tensor) -> torch.Tensor:
         """``L_b`` (1, C, h, w) for the positional map ``pos`` (1, W, h, w); cached per grid in eval mode."""
