@@ -21,16 +21,20 @@ def _voc_palette():
     return pal
 
 
-def make_voc_tree(root: str, n_train: int = 4, n_val: int = 3, size=(64, 80), seed: int = 0) -> str:
+def make_voc_tree(root: str, n_train: int = 4, n_val: int = 3, size=(64, 80), seed: int = 0, n_aug: int = 0) -> str:
     """VOCdevkit/VOC2012 with JPEGImages, palette SegmentationClass PNGs (0 background, 255 boundary, 1..20
-    objects as rectangles) and ImageSets/Segmentation/{train,val}.txt. Returns the VOC2012 folder."""
+    objects as rectangles) and ImageSets/Segmentation/{train,val}.txt; with ``n_aug`` also the SBD-augmented part
+    of trainaug: grey-level SegmentationClassAug PNGs and ImageSets/Segmentation/aug.txt. Returns the VOC2012
+    folder."""
     rng = np.random.default_rng(seed)
     voc = os.path.join(root, 'VOCdevkit', 'VOC2012')
     for d in ('JPEGImages', 'SegmentationClass', 'ImageSets/Segmentation'):
         os.makedirs(os.path.join(voc, d), exist_ok=True)
     pal = _voc_palette().flatten().tolist()
-    splits = {'train': [], 'val': []}
-    for split, n in (('train', n_train), ('val', n_val)):
+    splits = {'train': [], 'val': [], 'aug': []}
+    if n_aug:
+        os.makedirs(os.path.join(voc, 'SegmentationClassAug'), exist_ok=True)
+    for split, n in (('train', n_train), ('val', n_val), ('aug', n_aug)):
         for i in range(n):
             name = f'2007_{split}{i:03d}'
             h, w = size
@@ -41,11 +45,16 @@ def make_voc_tree(root: str, n_train: int = 4, n_val: int = 3, size=(64, 80), se
             label[y0:y0 + h // 2, x0:x0 + w // 2] = cls
             label[y0, x0:x0 + w // 2] = 255  # a boundary line, ignored
             Image.fromarray(img).save(os.path.join(voc, 'JPEGImages', name + '.jpg'))
+            splits[split].append(name)
+            if split == 'aug':
+                Image.fromarray(label, mode='L').save(os.path.join(voc, 'SegmentationClassAug', name + '.png'))
+                continue
             lab = Image.fromarray(label, mode='P')
             lab.putpalette(pal)
             lab.save(os.path.join(voc, 'SegmentationClass', name + '.png'))
-            splits[split].append(name)
     for split, names in splits.items():
+        if split == 'aug' and not names:
+            continue
         with open(os.path.join(voc, 'ImageSets', 'Segmentation', f'{split}.txt'), 'w') as f:
             f.write('\n'.join(names) + '\n')
     return voc

@@ -43,10 +43,12 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
         cache_dir: where class embeddings are cached (None: ``$RECLIP_CACHE_DIR`` or ~/.cache/reclip_mmseg;
             False: no disk cache).
         batch_size: prompts per text forward when building ensembles.
+        use_prompt_names: feed CLIP the readable spelling of dataset names ('pottedplant' -> 'potted plant',
+            ``PROMPT_NAMES``). False feeds the raw dataset names, as TagCLIP / ZegCLIP's text embeddings do.
     """
 
     def __init__(self, clip: Optional[dict] = None, templates='reclip85', cache_dir=None, batch_size: int = 256,
-                 init_cfg=None):
+                 use_prompt_names: bool = True, init_cfg=None):
         super().__init__(clip=clip, init_cfg=init_cfg)
         model = self.clip_model
         if getattr(model, 'text_pool_type', 'argmax') != 'argmax' or not hasattr(model, 'token_embedding'):
@@ -57,6 +59,7 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
             cache_dir = os.environ.get('RECLIP_CACHE_DIR', DEFAULT_CACHE_DIR)
         self.cache_dir = cache_dir or None
         self.batch_size = batch_size
+        self.use_prompt_names = use_prompt_names
         self.tokenizer = open_clip.get_tokenizer(self.clip_cfg['model_name'])
         self.context_length = model.positional_embedding.shape[0]
         self.width = model.token_embedding.weight.shape[1]
@@ -65,6 +68,10 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
     # ----------------------------------------------------------------------------------------- basics
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
         return self.tokenizer(list(texts)).to(self.clip_model.token_embedding.weight.device)
+
+    def prompt_text(self, name: str) -> str:
+        """The words a class name becomes inside the templates."""
+        return prompt_name(name) if self.use_prompt_names else name.strip()
 
     @property
     def embed_dim(self) -> int:
@@ -104,7 +111,7 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
         Cached in memory and on disk, keyed by weights, templates and class names; written atomically by the
         main process first, so ranks never race and a second start is a file read.
         """
-        names = [prompt_name(n) for n in class_names]
+        names = [self.prompt_text(n) for n in class_names]
         key = self._cache_key(names)
         device = self.clip_model.token_embedding.weight.device
         if key in self._memory_cache:
@@ -185,7 +192,7 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
         if n_name < 1:
             raise ValueError(f'num_context={num_context} leaves no room for the class name in '
                              f'{self.context_length} positions')
-        names = [prompt_name(n) for n in class_names]
+        names = [self.prompt_text(n) for n in class_names]
         full = self.tokenizer(names)  # (C, 77): SOS, name, EOT, 0...
         ids = torch.full((len(names), self.context_length), context_token_id, dtype=torch.long)
         ids[:, 0] = full[:, 0]

@@ -45,10 +45,20 @@ IMAGENET_TEMPLATES: Tuple[str, ...] = tuple(t('{}') for t in OPENAI_IMAGENET_TEM
 SCENE_TEMPLATES: Tuple[str, ...] = (
     'there is a {} in the scene.', 'there is the {} in the scene.', 'this is a {} in the scene.',
     'this is the {} in the scene.', 'this is one {} in the scene.')
+# TagCLIP / ZegCLIP text (TAGCLIP.md §2.2): VOC uses one template without a period, COCO-Stuff a 15-template
+# ensemble (template list from ZegCLIP, MIT licence).
+ZEGCLIP15_TEMPLATES: Tuple[str, ...] = (
+    'a photo of a {}.', 'a photo of a small {}.', 'a photo of a medium {}.', 'a photo of a large {}.',
+    'This is a photo of a {}.', 'This is a photo of a small {}.', 'This is a photo of a medium {}.',
+    'This is a photo of a large {}.', 'a {} in the scene.', 'a photo of a {} in the scene.',
+    'There is a {} in the scene.', 'There is the {} in the scene.', 'This is a {} in the scene.',
+    'This is the {} in the scene.', 'This is one {} in the scene.')
 TEMPLATE_SETS: Dict[str, Tuple[str, ...]] = {
     'reclip85': IMAGENET_TEMPLATES + SCENE_TEMPLATES,
     'imagenet80': IMAGENET_TEMPLATES,
     'single': ('a photo of a {}.', ),
+    'zegclip_single': ('a photo of a {}', ),
+    'zegclip15': ZEGCLIP15_TEMPLATES,
 }
 
 

@@ -1,3 +1,4 @@
 from .bias_metric import BiasMetric, class_preference_score, space_preference_curve
+from .zero_shot_metric import ZeroShotIoUMetric, harmonic_iou
 
-__all__ = ['BiasMetric', 'class_preference_score', 'space_preference_curve']
+__all__ = ['BiasMetric', 'class_preference_score', 'space_preference_curve', 'ZeroShotIoUMetric', 'harmonic_iou']

@@ -1,0 +1,12 @@
+# TagCLIP, COCO-Stuff transductive: self-training from the inductive iter_40000, 40k iterations, batch 1 per GPU
+# (x 8), trusty token trained (the release's COCO transductive config keeps it) but not used for gating.
+_base_ = ['./tagclip_vpt-vitb16_cocostuff171_inductive_80k.py']
+model = dict(decode_head=dict(self_training=True, seen_bias=0.0, trusty_eval='none'))
+load_from = 'work_dirs/tagclip_vpt-vitb16_cocostuff171_inductive_80k/iter_40000.pth'
+train_dataloader = dict(batch_size=1)
+max_iters = 40000
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-6, begin=0, end=1500, by_epoch=False),
+    dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=1500, end=max_iters, by_epoch=False)]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(checkpoint=dict(interval=20000))

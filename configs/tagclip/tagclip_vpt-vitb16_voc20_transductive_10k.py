@@ -1,0 +1,13 @@
+# TagCLIP, VOC transductive: self-training on all 20 classes from the inductive run's mid-schedule checkpoint
+# (iter_10000; the release README's path to the transductive run is a typo, TAGCLIP.md §7-3). Unseen-GT pixels get
+# the current model's most likely unseen class each iteration (ZegCLIP's semantics; the release's sentinel bug that
+# disabled it is fixed). No calibration, no trusty token (the release's VOC transductive config).
+_base_ = ['./tagclip_vpt-vitb16_voc20_inductive_20k.py']
+model = dict(decode_head=dict(self_training=True, seen_bias=0.0, use_trusty=False, trusty_eval='none'))
+load_from = 'work_dirs/tagclip_vpt-vitb16_voc20_inductive_20k/iter_10000.pth'
+max_iters = 10000
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-6, begin=0, end=1500, by_epoch=False),
+    dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=1500, end=max_iters, by_epoch=False)]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(checkpoint=dict(interval=5000))

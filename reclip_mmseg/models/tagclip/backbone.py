@@ -1,0 +1,145 @@
+"""``VPTCLIPViT``: frozen CLIP ViT with deep visual prompt tuning, TagCLIP / ZegCLIP's image encoder
+(TAGCLIP.md §2.1). Only the prompt parameters train; gradients flow through the frozen blocks to them."""
+import math
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmseg.registry import MODELS
+
+from ...clip.loader import FrozenCLIPModule
+from ...utils.lru import GridCache
+
+
+def resize_patch_pos(patch_pos: torch.Tensor, h: int, w: int, mode: str) -> torch.Tensor:
+    """(n*n, W) square patch positional grid -> (h*w, W), resized with ``mode`` (unchanged when it fits)."""
+    n = int(round(patch_pos.shape[0] ** 0.5))
+    if (h, w) == (n, n):
+        return patch_pos
+    grid = patch_pos.reshape(1, n, n, -1).permute(0, 3, 1, 2).float()
+    grid = F.interpolate(grid, size=(h, w), mode=mode, align_corners=False)
+    return grid.to(patch_pos.dtype).permute(0, 2, 3, 1).reshape(h * w, -1)
+
+
+@MODELS.register_module()
+class VPTCLIPViT(FrozenCLIPModule):
+    """CLIP ViT with ``num_tokens`` learned prompt tokens in front of the patch tokens at every block.
+
+    Forward (B, 3, H, W) -> ``(dense (B, D, h, w), global (B, D))``, both L2-normalised (D = 512 for ViT-B/16):
+    patch embedding + positions (the pre-trained grid resized once to ``img_size / patch``, then to the input
+    grid when it differs), class token, ``ln_pre``; the shallow prompts are inserted after the class token, and
+    before each of the next ``deep_prompt_layers`` blocks the prompt slots are replaced by fresh prompts; every
+    prompt is ``Dropout(prompt_proj(P))`` with one projection shared by all layers. After the last block the
+    trainable ``prompt_norm`` runs over all tokens, then CLIP's frozen ``ln_post`` and projection.
+
+    Args:
+        clip: weight source (:func:`reclip_mmseg.clip.load_clip`); OpenAI ViT-B/16 with QuickGELU for the paper.
+        num_tokens: prompt tokens per layer (10 for VOC, 100 for COCO-Stuff).
+        deep_prompt_layers: blocks after the first that get fresh prompts (11: all 12 blocks see prompts).
+        prompt_dropout: dropout on every projected prompt.
+        prompt_init: 'uniform_vpt' draws prompts from U(-v, v), v = sqrt(6 / (3 p^2 + width)) (0.0625 for
+            ViT-B/16), VPT's rule.
+        prompt_proj: one shared width x width projection of the prompts (False: identity).
+        prompt_norm_eps: epsilon of the trainable LayerNorm before ``ln_post``.
+        pos_interp: how the pre-trained positional grid is resized: 'bilinear' (the release) or 'bicubic'.
+        double_cls_embed: the release adds the class embedding twice to the class token (once as the token, once
+            in its positional term): 2 e_cls + pos_0 instead of CLIP's e_cls + pos_0. True reproduces it.
+        img_size: the training crop; the positional grid is first resized to ``img_size / patch`` as the release
+            does at load time.
+    """
+
+    def __init__(self, clip: Optional[dict] = None, num_tokens: int = 10, deep_prompt_layers: int = 11,
+                 prompt_dropout: float = 0.1, prompt_init: str = 'uniform_vpt', prompt_proj: bool = True,
+                 prompt_norm_eps: float = 1e-6, pos_interp: str = 'bilinear', double_cls_embed: bool = True,
+                 img_size: int = 512, init_cfg=None):
+        super().__init__(clip=clip, init_cfg=init_cfg)
+        visual = self.clip_model.visual
+        if getattr(visual, 'attn_pool', None) is not None or getattr(visual, 'proj', None) is None:
+            raise ValueError(f"VPTCLIPViT supports CLIP ViTs with class-token pooling and a projection; "
+                             f"'{self.clip_cfg['model_name']}' is not one")
+        depth = len(visual.transformer.resblocks)
+        if not 0 <= deep_prompt_layers <= depth - 1:
+            raise ValueError(f'VPTCLIPViT.deep_prompt_layers must be in [0, {depth - 1}] for a {depth}-block '
+                             f'tower, got {deep_prompt_layers}')
+        if pos_interp not in ('bilinear', 'bicubic'):
+            raise ValueError(f"VPTCLIPViT.pos_interp must be 'bilinear' or 'bicubic', got {pos_interp!r}")
+        if prompt_init != 'uniform_vpt':
+            raise ValueError(f"VPTCLIPViT.prompt_init: only 'uniform_vpt' is implemented, got {prompt_init!r}")
+        if num_tokens < 1:
+            raise ValueError(f'VPTCLIPViT.num_tokens must be >= 1, got {num_tokens}')
+        self.patch_size = visual.patch_size[0]
+        self.width = visual.conv1.out_channels
+        self.embed_dim = visual.proj.shape[1]
+        self.num_tokens = num_tokens
+        self.deep_prompt_layers = deep_prompt_layers
+        self.pos_interp = pos_interp
+        self.double_cls_embed = double_cls_embed
+        self.img_size = img_size
+
+        self.prompt_init_bound = math.sqrt(6.0 / (3 * self.patch_size ** 2 + self.width))
+        self.prompt_embeddings = nn.Parameter(torch.empty(1, num_tokens, self.width))
+        self.deep_prompt_embeddings = nn.Parameter(torch.empty(deep_prompt_layers, num_tokens, self.width))
+        self.prompt_proj = nn.Linear(self.width, self.width) if prompt_proj else nn.Identity()
+        self.prompt_dropout = nn.Dropout(prompt_dropout)
+        self.prompt_norm = nn.LayerNorm(self.width, eps=prompt_norm_eps)
+        self._pos_cache = GridCache()
+        self.reset_prompts()
+
+    def reset_prompts(self):
+        """The release's initialisation: prompts U(-v, v); projection weight kaiming-normal (fan_out), default
+        bias; LayerNorm (1, 0)."""
+        nn.init.uniform_(self.prompt_embeddings, -self.prompt_init_bound, self.prompt_init_bound)
+        nn.init.uniform_(self.deep_prompt_embeddings, -self.prompt_init_bound, self.prompt_init_bound)
+        if isinstance(self.prompt_proj, nn.Linear):
+            nn.init.kaiming_normal_(self.prompt_proj.weight, a=0, mode='fan_out')
+        self.prompt_norm.reset_parameters()
+
+    def init_weights(self):
+        # MMEngine's runner calls this after building; the prompts already hold the release's initialisation
+        # (drawn in __init__ from the seeded generator), and the frozen CLIP is never re-initialised.
+        pass
+
+    def positional_embedding(self, h: int, w: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(class-token position (W,), patch positions (h*w, W)) for an h x w grid. Cached per grid."""
+        pos = self.clip_model.visual.positional_embedding
+
+        def make():
+            side = self.img_size // self.patch_size
+            patch = resize_patch_pos(pos[1:], side, side, self.pos_interp)  # the release's load-time resize
+            return pos[0], resize_patch_pos(patch, h, w, self.pos_interp)
+        return self._pos_cache.get((h, w, pos.device, pos.dtype), make)
+
+    def _prompts(self, params: torch.Tensor) -> torch.Tensor:
+        return self.prompt_dropout(self.prompt_proj(params))
+
+    def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        visual = self.clip_model.visual
+        dtype = visual.conv1.weight.dtype
+        p = self.patch_size
+        pad_h, pad_w = (-inputs.shape[-2]) % p, (-inputs.shape[-1]) % p
+        if pad_h or pad_w:
+            inputs = F.pad(inputs, (0, pad_w, 0, pad_h))
+        x = visual.conv1(inputs.to(dtype))
+        B, _, h, w = x.shape
+        cls_pos, patch_pos = self.positional_embedding(h, w)
+        tokens = x.flatten(2).transpose(1, 2) + patch_pos
+        cls = visual.class_embedding + cls_pos
+        if self.double_cls_embed:
+            cls = cls + visual.class_embedding
+        x = visual.ln_pre(torch.cat([cls.expand(B, 1, -1), tokens], dim=1))
+        N = self.num_tokens
+        prompts = self._prompts(self.prompt_embeddings).to(x.dtype).expand(B, -1, -1)
+        x = torch.cat([x[:, :1], prompts, x[:, 1:]], dim=1)  # (B, 1 + N + h*w, W)
+
+        transformer = visual.transformer
+        batch_first = getattr(transformer, 'batch_first', True)
+        for i, block in enumerate(transformer.resblocks):
+            if 1 <= i <= self.deep_prompt_layers:  # fresh prompts replace the previous block's prompt outputs
+                deep = self._prompts(self.deep_prompt_embeddings[i - 1:i]).to(x.dtype).expand(B, -1, -1)
+                x = torch.cat([x[:, :1], deep, x[:, 1 + N:]], dim=1)
+            x = block(x) if batch_first else block(x.transpose(0, 1)).transpose(0, 1)
+        x = visual.ln_post(self.prompt_norm(x)) @ visual.proj
+        global_embed = F.normalize(x[:, 0].float(), dim=-1)
+        dense = F.normalize(x[:, 1 + N:].float(), dim=-1).transpose(1, 2).reshape(B, -1, h, w)
+        return dense, global_embed
