@@ -427,3 +427,31 @@ def test_synthetic_zero_shot_experiment_learns_the_trusty_map():
     before, after = result['before'], result['after']
     assert after['trusty_auc'] > 0.8 and after['trusty_auc'] > before['trusty_auc'] + 0.2, result
     assert after['mIoU_S'] > before['mIoU_S'] + 20, result
+
+
+def test_slide_inference_through_mmseg_on_a_wide_image():
+    """MMSeg's slide loop writes each window's size into img_shape (a torch.Size); the head must use it even when
+    the sample's metainfo carries the whole image's pad_shape."""
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'tagclip', 'tagclip_vpt-vitb16_voc20_inductive_20k.py'))
+    cfg.model.backbone.clip = TINY_DEEP
+    cfg.model.decode_head.text_encoder.clip = TINY_DEEP
+    model = MODELS.build(cfg.model).eval()
+    x = torch.randn(1, 3, 512, 683)
+    meta = dict(img_shape=(512, 683), pad_shape=(512, 683), ori_shape=(375, 500), padding_size=[0, 0, 0, 0])
+    with torch.no_grad():
+        out = model.predict(x, [SegDataSample(metainfo=meta)])
+        seg_logits = model.inference(x, [dict(meta)])
+    assert out[0].pred_sem_seg.data.shape == (1, 375, 500)
+    assert seg_logits.shape == (1, 20, 512, 683)
+    # the window average of the head's scores, as MMSeg's slide loop computes it (2 windows: x 0..512, 171..683)
+    with torch.no_grad():
+        def window(x0):
+            crop = x[..., x0:x0 + 512]
+            feats = model.backbone(crop)
+            return model.decode_head.scores(model.decode_head.upsample(model.decode_head.mask_logits(feats), (512, 512)))
+        total = torch.zeros(1, 20, 512, 683)
+        count = torch.zeros(1, 1, 512, 683)
+        for x0 in (0, 171):
+            total[..., x0:x0 + 512] += window(x0)
+            count[..., x0:x0 + 512] += 1
+    torch.testing.assert_close(seg_logits, total / count, rtol=1e-4, atol=1e-5)

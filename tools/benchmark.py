@@ -1,6 +1,6 @@
 """Speed and memory of reclip_mmseg, as ratios against baselines measured in the same run.
 
-    python tools/benchmark.py CONFIG [--mode model|inference|train|hypotheses|query|prompt|dense|all] [--dense-mode M ...] [--device cpu|cuda]
+    python tools/benchmark.py CONFIG [--mode model|inference|train|hypotheses|query|prompt|dense|tagclip|all] [--dense-mode M ...] [--device cpu|cuda]
         [--random-weights] [--autocast bf16] [--num-classes 20] [--batch 8] [--size 336] [--repeats 5] [--warmup 2] [--out r.json]
 
 model:      the two modes below, one after the other.
@@ -16,6 +16,10 @@ prompt:     Reference prompt forward+backward: shared prefix vs the plain 77-tok
 dense:      each --dense-mode (default: all) of CLIPViT + the Query head, whole image at the config's test scale
             and slide inference (224 x 224 windows, stride 112, the training-free protocol), as ratios to the
             'maskclip' forward timed in the same run.
+tagclip:    (a TagCLIP config) one training iteration (forward + backward + AdamW step through the frozen tower to
+            the prompts) at --batch x --size (use 2 x 512, the release's per-GPU batch) and slide inference
+            (512 windows, stride 426) of a 375x500 original at short side 512, each against the bare VPTCLIPViT
+            forward (no grad) of the same input; peak memory.
 Random weights (--random-weights) are fine for timing. Medians over --repeats after --warmup runs.
 """
 import argparse
@@ -33,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.structures import PixelData  # noqa: E402
 from mmengine.optim import OptimWrapper  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
@@ -282,11 +287,60 @@ def bench_dense(args, clip, device):
                 ratio_vs_maskclip={k: v / t[f'maskclip/{k.split("/")[1]}'] for k, v in t.items()})
 
 
+def bench_tagclip(args, clip, device):
+    cfg = Config.fromfile(args.config)
+    model_cfg_ = copy.deepcopy(cfg.model)
+    model_cfg_.backbone.clip = clip
+    model_cfg_.decode_head.text_encoder.clip = clip
+    model = MODELS.build(model_cfg_).to(device)
+    backbone = model.backbone
+    C = model.decode_head.num_classes
+    B, S = args.batch, args.size
+    xb = torch.randn(B, 3, S, S, device=device)
+    data = []
+    for b in range(B):
+        s = SegDataSample(gt_sem_seg=PixelData(data=torch.randint(0, C, (1, S, S), device=device)))
+        s.set_metainfo(dict(img_shape=(S, S), pad_shape=(S, S)))
+        data.append(s)
+    optim = OptimWrapper(torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-4))
+
+    def step():
+        model.train()
+        losses = model.loss(xb, data)
+        optim.update_params(model.parse_losses(losses)[0])
+
+    def floor_batch():
+        backbone.eval()
+        with torch.no_grad():
+            backbone(xb)
+
+    reset_peak(device)
+    t = timed_interleaved(dict(floor=floor_batch, train=step), max(args.repeats // 2, 1), 1, device)
+    res = dict(train_batch=B, train_size=S, num_classes=C, train_s_per_iter=t['train'],
+               backbone_forward_s_same_batch=t['floor'], train_ratio_vs_floor=t['train'] / t['floor'],
+               train_peak_memory_mb=peak_memory_mb(device))
+    h, w = test_scale(cfg)
+    x = torch.randn(1, 3, h, w, device=device)
+    model.eval()
+    meta = dict(img_shape=(h, w), ori_shape=ORIGINAL_IMAGE, pad_shape=(h, w), padding_size=[0, 0, 0, 0])
+    with torch.no_grad():
+        t = timed_interleaved(dict(
+            floor=lambda: backbone(x),
+            slide=lambda: model.predict(x, [SegDataSample(metainfo=meta)])), args.repeats, args.warmup, device)
+    crop, stride = cfg.model.test_cfg.crop_size, cfg.model.test_cfg.stride
+    windows = (max(h - crop[0] + stride[0] - 1, 0) // stride[0] + 1) * (max(w - crop[1] + stride[1] - 1, 0) // stride[1] + 1)
+    res.update(test_input=[h, w], slide_windows=windows, slide_s_per_image=t['slide'],
+               backbone_forward_s_whole_image=t['floor'], slide_ratio_vs_backbone=t['slide'] / t['floor'],
+               peak_memory_mb=peak_memory_mb(device),
+               peak_memory_kind='cuda max allocated' if device.type == 'cuda' else 'process RSS high-water mark')
+    return res
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
     parser.add_argument('--mode', default='model',
-                        choices=['model', 'inference', 'train', 'hypotheses', 'query', 'prompt', 'dense', 'all'])
+                        choices=['model', 'inference', 'train', 'hypotheses', 'query', 'prompt', 'dense', 'tagclip', 'all'])
     parser.add_argument('--dense-mode', nargs='+', help="dense modes to time in --mode dense (default: all)")
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--random-weights', action='store_true', help='ViT-B-16 with random weights (timing only)')

@@ -263,7 +263,12 @@ class TagCLIPHead(_CLIPTextHead):
         return scores
 
     def predict(self, inputs, batch_img_metas: List[dict], test_cfg) -> torch.Tensor:
+        # The network input's size, found as MMSeg's BaseDecodeHead.predict_by_feat finds it: slide inference
+        # writes each window's size into img_shape as a torch.Size.
         meta = batch_img_metas[0]
-        size = meta['pad_shape'][:2] if 'pad_shape' in meta else meta['img_shape'][:2]
+        if isinstance(meta['img_shape'], torch.Size):
+            size = meta['img_shape']
+        else:
+            size = meta['pad_shape'][:2] if 'pad_shape' in meta else meta['img_shape'][:2]
         logits = self.upsample(self.mask_logits(inputs), size)
         return self.scores(logits).contiguous(memory_format=torch.channels_last)
