@@ -95,3 +95,34 @@ def test_class_list_and_vocabulary_disagreeing_fails_before_running(voc_root, tm
     with pytest.raises(ValueError, match='disagree') as err:
         runner.test()
     assert 'road' in str(err.value) and 'aeroplane' in str(err.value)
+
+
+HAND_WRITTEN = '''
+# Written by hand: no project base config, so no CheckClassNamesHook in it.
+default_scope = 'mmseg'
+custom_imports = dict(imports=['reclip_mmseg'], allow_failed_imports=False)
+clip = dict(model_name='reclip-tiny', pretrained=None)
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.0, 117.0, 104.0], std=[68.0, 67.0, 70.0],
+                           bgr_to_rgb=True, size_divisor=16, test_cfg=dict(size_divisor=16)),
+    backbone=dict(type='CLIPViT', clip=clip),
+    decode_head=dict(type='MaskCLIPHead', class_names='cityscapes', text_encoder=dict(type='OpenCLIPTextEncoder', clip=clip)))
+test_dataloader = dict(batch_size=1, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=False),
+                       dataset=dict(type='PascalVOC20Dataset', data_root='{root}',
+                                    data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
+                                    ann_file='ImageSets/Segmentation/val.txt',
+                                    pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                                              dict(type='PackSegInputs')]))
+test_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_cfg = dict(type='TestLoop')
+'''
+
+
+def test_hand_written_config_gets_the_class_name_check_from_the_tools(voc_root, tmp_path):
+    config = tmp_path / 'hand_written.py'
+    config.write_text(HAND_WRITTEN.replace('{root}', voc_root))
+    proc = run_tool('tools/test.py', str(config), '--work-dir', str(tmp_path / 'work'), check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and 'disagree' in out and 'road' in out and 'aeroplane' in out, out[-3000:]
+    assert 'mIoU:' not in out

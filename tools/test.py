@@ -61,7 +61,7 @@ def main():
         cfg.test_evaluator = list(evaluators) + [dict(type='BiasMetric', curve_file=args.bias_metric or None)]
     if args.out is not None:  # the prediction maps are IoUMetric's to write
         for evaluator in (cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]):
-            if evaluator.get('type') == 'IoUMetric':
+            if evaluator.get('type') in ('IoUMetric', 'ZeroShotIoUMetric'):
                 evaluator['output_dir'] = args.out
                 evaluator['keep_results'] = True
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

@@ -35,6 +35,7 @@ def load_config(path: str, cfg_options=None, launcher: str = 'none', work_dir=No
         cfg.merge_from_dict(cfg_options)
     from ..datasets.from_config import resolve_hypothesis_file
     resolve_hypothesis_file(cfg)
+    ensure_class_name_check(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
@@ -42,6 +43,17 @@ def load_config(path: str, cfg_options=None, launcher: str = 'none', work_dir=No
     if launcher != 'none' and not torch.cuda.is_available():
         setup_cpu_distributed(cfg)
     return cfg
+
+
+def ensure_class_name_check(cfg: Config) -> None:
+    """Every config run by these tools gets ``CheckClassNamesHook`` (a hand-written config without the project's
+    runtime base would otherwise score a head's classes against another dataset's labels and print an mIoU).
+    The hook does nothing for models without a text-classifying head. Scope-qualified, so it is found even when
+    the config sets no ``default_scope``."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(str(h.get('type', '')).split('.')[-1] == 'CheckClassNamesHook' for h in hooks):
+        hooks.append(dict(type='mmseg.CheckClassNamesHook'))
+        cfg.custom_hooks = hooks
 
 
 def setup_cpu_distributed(cfg: Config) -> None:
