@@ -2,6 +2,7 @@
 import glob
 import json
 import os
+import sys
 
 import numpy as np
 import torch
@@ -116,3 +117,40 @@ def test_benchmark_tool_reports_every_mode_with_same_run_baselines(tmp_path):
                           for k in ('whole', 'slide')}
     assert dense['maskclip/whole'] == 1.0 and all(v > 0 for v in dense.values())
     assert set(r['dense']['skipped']) == {'sc_clip', 'sfp'}  # the tiny CLIP has 2 blocks, not ViT-B's 12
+
+
+def test_api_reference_is_generated_from_the_code_and_up_to_date():
+    sys.path.insert(0, os.path.join(ROOT, 'tools'))
+    import gen_api_reference
+    text = gen_api_reference.render()
+    with open(os.path.join(ROOT, 'docs', 'api.md')) as f:
+        assert f.read() == text, 'docs/api.md is out of date: run python tools/gen_api_reference.py'
+    for _, registry, _ in gen_api_reference.REGISTRIES:
+        for name, obj in gen_api_reference.plugin_entries(registry):
+            assert f'### `{name}`' in text and obj.__doc__, name
+    assert "| `unseen_idx` | `()` |" in text and "dict(type='VPTCLIPViT')" in text
+
+
+def test_your_own_dataset_example_runs_on_a_camvid_layout(tmp_path):
+    """README "Your own dataset": the CamVid example, void (11) ignored, classes checked against the head."""
+    import numpy as np
+    from PIL import Image
+    root = tmp_path / 'CamVid'
+    for d in ('test', 'testannot'):
+        (root / d).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(root / 'test' / f'0001TP_{i}.png')
+        label = np.full((48, 64), 11, dtype=np.uint8)
+        label[:24] = 0
+        label[24:, :32] = 3
+        Image.fromarray(label).save(root / 'testannot' / f'0001TP_{i}.png')
+    opts = ['model.backbone.clip.model_name=reclip-tiny', 'model.backbone.clip.pretrained=None',
+            'model.decode_head.text_encoder.clip.model_name=reclip-tiny',
+            'model.decode_head.text_encoder.clip.pretrained=None', f'test_dataloader.dataset.data_root={root}',
+            'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
+    proc = run_tool('tools/test.py', 'examples/camvid/maskclip_camvid.py', '--work-dir', str(tmp_path / 'w'),
+                    '--cfg-options', *opts, env=dict(PYTHONPATH=os.path.join(ROOT, 'examples', 'camvid')))
+    out = proc.stdout + proc.stderr
+    assert 'mIoU:' in out and 'sign symbol' in out
+    assert 'outside the' not in out  # void became 255 (ignored), not an out-of-range value (CheckLabelValuesHook)
