@@ -253,3 +253,18 @@ def test_tiny_model_announces_it_is_untrained(capsys):
     load_clip(**TINY_CLIP)
     out = capsys.readouterr()
     assert 'RANDOM, UNTRAINED' in out.out + out.err
+
+
+def test_offline_is_detected_before_download_retries(tmp_path):
+    """A closed endpoint (connection refused) stands for 'offline': the error comes at once, not after retries."""
+    import time
+    code = ("import reclip_mmseg; from reclip_mmseg.clip import load_clip\n"
+            f"load_clip('ViT-B-16', 'openai', cache_dir={str(tmp_path)!r})")
+    env = dict(os.environ, HF_ENDPOINT='http://127.0.0.1:9')
+    env.pop('HF_HUB_OFFLINE', None)
+    start = time.time()
+    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode != 0 and 'unreachable (offline?)' in proc.stderr, proc.stderr[-2000:]
+    assert "'ViT-B-16'" in proc.stderr and 'clip.pretrained to a local file' in proc.stderr
+    assert time.time() - start < 30  # import + one refused connection, no retries

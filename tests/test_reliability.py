@@ -32,10 +32,15 @@ def test_two_process_ddp_on_cpu_writes_the_query_cache_once(voc_root, voc_hypoth
     assert state['decode_head.mask_decoder.norm.num_batches_tracked'] == 4
     files = os.listdir(cache / 'text_embeds')
     assert len(files) == 1 and files[0].endswith('.pth')  # written once, no temporary leftovers
-    proc = subprocess.run(['bash', 'tools/dist_test.sh', RECTIFY, str(tmp_path / 'wd' / 'iter_4.pth'), '2',
+    # run from another working directory: distributed evaluation must leave nothing there ('.dist_test/')
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    proc = subprocess.run(['bash', os.path.join(ROOT, 'tools/dist_test.sh'), os.path.join(ROOT, RECTIFY),
+                           str(tmp_path / 'wd' / 'iter_4.pth'), '2',
                            '--work-dir', str(tmp_path / 'test'), '--cfg-options', *tiny_options(voc_root)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+                          cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0 and 'mIoU' in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]
+    assert os.listdir(elsewhere) == []
 
 
 def test_nan_loss_stops_naming_iteration_and_last_good_checkpoint(voc_root, voc_hypotheses, tmp_path):

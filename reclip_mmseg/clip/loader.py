@@ -5,7 +5,9 @@ Frozen CLIP never enters a checkpoint or an optimiser: modules that use it hold 
 """
 import logging
 import os
+import socket
 import zipfile
+from urllib.parse import urlparse
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
@@ -36,6 +38,39 @@ def _how_to_provide(model_name: str) -> str:
             f"clip.pretrained to a local file: the OpenAI archive (e.g. ViT-B-16.pt from the openai/CLIP release) "
             f"or an open_clip state dict (.pt/.bin/.safetensors); (3) for an offline smoke test only, use "
             f"clip.model_name='{TINY_MODEL_NAME}' with clip.pretrained=None (an untrained tiny CLIP).")
+
+
+def weights_in_cache(model_name: str, pretrained: str, cache_dir: Optional[str] = None) -> bool:
+    """Whether open_clip would find the weights of a pretrained tag without downloading (Hugging Face hub cache or
+    the URL download folder). True when the tag is unknown to open_clip (its own error then explains)."""
+    cfg = open_clip.get_pretrained_cfg(model_name, pretrained)
+    if not cfg or 'file' in cfg:
+        return True
+    if cfg.get('hf_hub'):
+        from huggingface_hub import try_to_load_from_cache
+        model_id, filename = os.path.split(cfg['hf_hub'])
+        filename = filename or 'open_clip_pytorch_model.bin'
+        names = {filename, filename.replace('.bin', '.safetensors'), 'open_clip_model.safetensors'}
+        if any(isinstance(try_to_load_from_cache(model_id, n, cache_dir=cache_dir), str) for n in names):
+            return True
+    if cfg.get('url'):
+        folder = cache_dir or os.path.expanduser('~/.cache/clip')
+        if os.path.isfile(os.path.join(folder, os.path.basename(cfg['url']))):
+            return True
+    return False
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """One TCP connection to the Hugging Face endpoint (``HF_ENDPOINT``, default huggingface.co); False at once when
+    ``HF_HUB_OFFLINE`` is set. Spares an offline user open_clip's minute of download retries."""
+    if os.environ.get('HF_HUB_OFFLINE', '').lower() in ('1', 'true', 'yes', 'on'):
+        return False
+    url = urlparse(os.environ.get('HF_ENDPOINT', 'https://huggingface.co'))
+    try:
+        with socket.create_connection((url.hostname, url.port or (443 if url.scheme == 'https' else 80)), timeout):
+            return True
+    except OSError:
+        return False
 
 
 def _weights_id(model_name: str, pretrained: Optional[str], quick_gelu: bool) -> str:
@@ -96,6 +131,11 @@ def load_clip(model_name: str = 'ViT-B-16',
     else:
         if os.sep in pretrained or pretrained.endswith(('.pt', '.pth', '.bin', '.safetensors')):
             raise CLIPWeightsUnavailable(f"clip.pretrained='{pretrained}': no such file. " + _how_to_provide(model_name))
+        if not weights_in_cache(model_name, pretrained, cache_dir) and not hub_reachable():
+            raise CLIPWeightsUnavailable(
+                f"CLIP '{model_name}' weights (pretrained='{pretrained}') are not in open_clip's cache"
+                f"{f' ({cache_dir})' if cache_dir else ''} and the Hugging Face hub is unreachable (offline?). "
+                + _how_to_provide(model_name))
         try:
             model = open_clip.create_model(model_name, pretrained=pretrained, force_quick_gelu=quick_gelu,
                                            cache_dir=cache_dir)

@@ -101,4 +101,11 @@ def end_distributed() -> None:
     """
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
+        if dist.get_rank() == 0:
+            # MMEngine's CPU result collection removes its temporary folder but leaves '.dist_test/' in the working
+            # directory; remove it when empty (never anything another run may still be writing).
+            try:
+                os.rmdir('.dist_test')
+            except OSError:
+                pass
         dist.destroy_process_group()
