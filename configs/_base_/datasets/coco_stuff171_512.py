@@ -1,38 +1,22 @@
 # COCO-Stuff 164K, 171 classes (MMSeg's COCOStuffDataset, the same order as ZegCLIP), 512 crop (TAGCLIP.md §1.2).
 # Layout: MMSeg's (images/{train,val}2017, annotations/{train,val}2017/*_labelTrainIds.png, made by MMSeg's
 # tools/dataset_converters/coco_stuff164k.py).
+_base_ = ['./pipelines_zs3_512.py']
 dataset_type = 'COCOStuffDataset'
 data_root = 'data/coco_stuff164k'
 vocabulary = 'coco_stuff171'
-crop_size = (512, 512)
-scale = (2048, 512)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=scale, ratio_range=(0.5, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=scale, keep_ratio=True),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
 train_dataloader = dict(
     batch_size=2, num_workers=4, persistent_workers=True,  # x 8 GPUs = 16, the release's batch
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root,
                  data_prefix=dict(img_path='images/train2017', seg_map_path='annotations/train2017'),
-                 pipeline=train_pipeline))
+                 pipeline={{_base_.train_pipeline}}))
 val_dataloader = dict(
     batch_size=1, num_workers=4, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root,
                  data_prefix=dict(img_path='images/val2017', seg_map_path='annotations/val2017'),
-                 pipeline=test_pipeline))
+                 pipeline={{_base_.test_pipeline}}))
 test_dataloader = val_dataloader
 # Zero-shot split, 15 unseen: cow, giraffe, suitcase, frisbee, skateboard, carrot, scissors, cardboard, clouds,
 # grass, playingfield, river, road, tree, wall-concrete (TAGCLIP.md §1.2).

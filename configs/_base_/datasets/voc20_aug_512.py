@@ -1,31 +1,15 @@
 # PASCAL VOC 2012, 20 classes (background ignored), at TagCLIP / ZegCLIP's 512 crop (TAGCLIP.md §1.2, §4.3, §5).
 # Train: trainaug = train.txt (SegmentationClass) + aug.txt (SegmentationClassAug), 10,582 images; test: val.
+_base_ = ['./pipelines_zs3_512.py']
 dataset_type = 'PascalVOC20Dataset'
 data_root = 'data/VOCdevkit/VOC2012'
 vocabulary = 'voc20'
-crop_size = (512, 512)
-scale = (2048, 512)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=scale, ratio_range=(0.5, 2.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=scale, keep_ratio=True),
-    dict(type='LoadAnnotations'),
-    dict(type='PackSegInputs'),
-]
 voc_train = dict(type=dataset_type, data_root=data_root,
                  data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-                 ann_file='ImageSets/Segmentation/train.txt', pipeline=train_pipeline)
+                 ann_file='ImageSets/Segmentation/train.txt', pipeline={{_base_.train_pipeline}})
 voc_aug = dict(type=dataset_type, data_root=data_root,
                data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug'),
-               ann_file='ImageSets/Segmentation/aug.txt', pipeline=train_pipeline)
+               ann_file='ImageSets/Segmentation/aug.txt', pipeline={{_base_.train_pipeline}})
 train_dataloader = dict(
     batch_size=2, num_workers=4, persistent_workers=True,  # x 8 GPUs = 16, the release's batch
     sampler=dict(type='InfiniteSampler', shuffle=True),
@@ -35,7 +19,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root,
                  data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
-                 ann_file='ImageSets/Segmentation/val.txt', pipeline=test_pipeline))
+                 ann_file='ImageSets/Segmentation/val.txt', pipeline={{_base_.test_pipeline}}))
 test_dataloader = val_dataloader
 # Zero-shot split: unseen = pottedplant, sheep, sofa, train, tvmonitor (TAGCLIP.md §1.2).
 unseen_idx = [15, 16, 17, 18, 19]
