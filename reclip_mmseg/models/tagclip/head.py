@@ -174,6 +174,7 @@ class TagCLIPHead(_CLIPTextHead):
         # Transductive: seen classes keep their ids (unseen pixels get pseudo-labels); inductive: seen -> 0..S-1.
         lut[seen] = seen if self_training else torch.arange(len(seen))
         self.register_buffer('label_lut', lut, persistent=False)
+        self.register_buffer('unseen_ids', torch.tensor(unseen, dtype=torch.long), persistent=False)
         is_seen = torch.zeros(C, dtype=torch.bool)
         is_seen[self.seen_idx] = True
         self.register_buffer('is_seen', is_seen, persistent=False)
@@ -224,7 +225,8 @@ class TagCLIPHead(_CLIPTextHead):
     def training_targets(self, raw: torch.Tensor, class_logits: torch.Tensor):
         """(B, H, W) dataset labels -> (training-channel targets, trusty targets or None)."""
         target = self.label_lut[raw.long().clamp(0, 255)]
-        unseen = torch.isin(raw, self.train_class_idx.new_tensor(self.unseen_idx))
+        seen = target != 255  # the remap keeps exactly the seen classes
+        unseen = torch.isin(raw, self.unseen_ids)
         if self.self_training and self.unseen_idx:
             with torch.no_grad():
                 probs = class_logits.detach().sigmoid()
@@ -233,10 +235,7 @@ class TagCLIPHead(_CLIPTextHead):
             target = torch.where(unseen, pseudo, target)
         if not self.use_trusty:
             return target, None
-        if self.trusty_target == 'unseen_gt':
-            return target, unseen
-        seen = torch.isin(raw, self.train_class_idx.new_tensor(self.seen_idx))
-        return target, ~seen
+        return target, unseen if self.trusty_target == 'unseen_gt' else ~seen
 
     def loss(self, inputs, batch_data_samples: SampleList, train_cfg) -> dict:
         raw = torch.stack([s.gt_sem_seg.data[0] for s in batch_data_samples])
