@@ -55,9 +55,7 @@ def build(config, teacher_checkpoints):
     if cfg.model.type == 'ReCLIPDistiller':
         ds = os.path.basename(config).split('_')[0]
         opts = STUDENT + [f'model.teacher.checkpoint={teacher_checkpoints[ds]}']
-        opts += [f'model.teacher.cfg_options.{k}={v}' for k, v in TINY.items()]
-        if cfg.model.decode_head.type == 'RectifiedDistillHead':
-            opts.append('model.decode_head.clip_width=128')
+        opts += ['model.teacher.clip.model_name=reclip-tiny', 'model.teacher.clip.pretrained=None']
         cfg.merge_from_dict(options_dict(opts))
     else:
         cfg.merge_from_dict(TINY)

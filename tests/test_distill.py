@@ -33,11 +33,11 @@ def rect_checkpoint(tmp_path_factory):
 
 
 def student_options(checkpoint):
-    opts = ['model.backbone.depth=18', 'model.backbone.init_cfg=None', 'model.decode_head.in_channels=512',
-            'model.decode_head.channels=64', 'model.decode_head.clip_width=128',
+    """The README's offline distillation options (the teacher's CLIP once; the student's dimensions follow it),
+    with a ResNet-18 student for speed."""
+    return ['model.backbone.depth=18', 'model.backbone.init_cfg=None', 'model.decode_head.in_channels=512',
+            'model.teacher.clip.model_name=reclip-tiny', 'model.teacher.clip.pretrained=None',
             f'model.teacher.checkpoint={checkpoint}']
-    opts += [f'model.teacher.cfg_options.{k}={v}' for k, v in TEACHER_TINY.items()]
-    return opts
 
 
 def build_student(checkpoint):
@@ -63,7 +63,15 @@ def test_deeplab_v2_student_layout():
     assert cfg.model.backbone.depth == 101 and cfg.model.backbone.dilations == (1, 1, 2, 4)
     assert cfg.model.backbone.strides == (1, 2, 1, 1)
     assert cfg.model.backbone.init_cfg.checkpoint == 'open-mmlab://resnet101_v1c'
-    assert cfg.model.decode_head.aspp.dilations == (6, 12, 18, 24) and cfg.model.decode_head.channels == 512
+    assert cfg.model.decode_head.aspp.dilations == (6, 12, 18, 24)
+    # the ASPP's 512 outputs, CLIP's width 768 and 197 positions are the ViT-B/16 teacher's (SPEC §8): left None
+    # in the config, read from the teacher config's CLIP (no weights needed: the teacher is built at training)
+    assert (cfg.model.decode_head.channels, cfg.model.decode_head.clip_width) == (None, None)
+    cfg.model.backbone.update(depth=18, init_cfg=None)
+    cfg.model.teacher.config = 'configs/reclip_pp/voc_rectify.py'
+    head = MODELS.build(cfg.model).decode_head
+    assert (head.channels, head.clip_pos_embed.shape, head.query_embeds.shape) == (512, (197, 768), (20, 512))
+    assert head.aspp.aspp[0].out_channels == 512 and head.bias_projector.weight.shape == (512, 768, 1, 1)
     weights = [cfg.model.decode_head[k].loss_weight for k in ('loss_decode', 'loss_feat', 'loss_text')]
     assert weights == [1.0, 0.5, 0.5]
     # release: ImageNet mean/std for the student, the same tensor for the CLIP teacher (SPEC §8)
@@ -198,3 +206,51 @@ def test_distillation_takes_a_teacher_rectified_on_a_training_free_feature(rect_
         preds = teacher.predict(crops, metas)
     for b in range(2):
         assert torch.equal(pseudo[b], preds[b].pred_sem_seg.data[0])
+
+
+def test_student_dimensions_follow_any_teacher_clip_given_once(rect_checkpoint, tmp_path):
+    """Issue 18.15: a tiny (or any non-ViT-B/16) teacher CLIP is one option, model.teacher.clip, and the student's
+    channels / clip_width / clip_positions come from it (before: three undocumented settings and a raw torch
+    size mismatch)."""
+    import open_clip
+    student = build_student(rect_checkpoint)
+    # independent: the tiny CLIP's own tensors
+    tiny = open_clip.create_model('reclip-tiny', pretrained=None)
+    head = student.decode_head
+    assert head.query_embeds.shape[1] == tiny.text_projection.shape[1] == head.channels
+    assert tuple(head.clip_pos_embed.shape) == tuple(tiny.visual.positional_embedding.shape)
+    assert head.aspp.aspp[0].out_channels == tiny.text_projection.shape[1]
+    student.train().loss(*_batch())  # builds the teacher with the tiny CLIP everywhere, inherits, trains
+    teacher = student.teacher
+    assert teacher.backbone.clip_cfg['model_name'] == 'reclip-tiny'
+    assert teacher.decode_head.text_encoder.clip_cfg['model_name'] == 'reclip-tiny'
+    torch.testing.assert_close(head.clip_pos_embed, teacher.backbone.clip_model.visual.positional_embedding)
+    # another architecture: dimensions from its open_clip config, no weights read
+    cfg = Config.fromfile(f'{ROOT}/{DISTILL}')
+    cfg.merge_from_dict(options_dict(['model.backbone.depth=18', 'model.backbone.init_cfg=None',
+                                      'model.teacher.clip.model_name=ViT-L-14-336']))
+    head = MODELS.build(cfg.model).decode_head
+    assert (head.channels, tuple(head.clip_pos_embed.shape)) == (768, ((336 // 14) ** 2 + 1, 1024))
+
+
+def test_student_dimensions_that_contradict_the_teacher_are_named(rect_checkpoint):
+    cfg = Config.fromfile(f'{ROOT}/{DISTILL}')
+    cfg.merge_from_dict(options_dict(student_options(rect_checkpoint) + ['model.decode_head.channels=32']))
+    with pytest.raises(ValueError, match='channels=32.*leave model.decode_head.channels=None'):
+        MODELS.build(cfg.model).train().loss(*_batch())
+    cfg = Config.fromfile(f'{ROOT}/{DISTILL}')
+    cfg.merge_from_dict(options_dict(student_options(rect_checkpoint) + ['model.decode_head.clip_width=768']))
+    with pytest.raises(ValueError, match='clip_positions/clip_width'):
+        MODELS.build(cfg.model).train().loss(*_batch())
+    cfg = Config.fromfile(f'{ROOT}/{DISTILL}')
+    cfg.merge_from_dict(options_dict(student_options(rect_checkpoint) + ['model.teacher.clip.model_name=RN50']))
+    with pytest.raises(ValueError, match="teacher config .*'RN50' is not a ViT CLIP"):
+        MODELS.build(cfg.model)
+    cfg = Config.fromfile(f'{ROOT}/{DISTILL}')
+    cfg.model.teacher.clip_name = 'reclip-tiny'
+    with pytest.raises(ValueError, match=r"model.teacher has unknown keys \['clip_name'\]"):
+        MODELS.build(cfg.model)
+    cfg = Config.fromfile(f'{ROOT}/{DISTILL}')
+    cfg.model.teacher.config = None
+    with pytest.raises(ValueError, match='model.teacher.config is not set'):
+        MODELS.build(cfg.model)

@@ -16,6 +16,7 @@ from mmseg.structures import SegDataSample
 from conftest import ROOT, TINY_CLIP, options_dict, run_tool, tiny_options
 from reclip_mmseg.datasets.hypotheses import preprocess_whole_image, scores_to_labels
 from reclip_mmseg.models import PositionalBiasNet, build_teacher
+from reclip_mmseg.models.distill import student_head_from_teacher
 
 RECTIFY = 'configs/reclip/voc_rectify.py'
 DISTILL = 'configs/reclip/voc_distill.py'
@@ -56,7 +57,9 @@ def test_conference_constants_are_pinned_per_dataset():
         student = Config.fromfile(f'{ROOT}/configs/reclip/{name}_distill.py').model
         assert student.backbone.depth == 50 and student.backbone.strides == (1, 2, 1, 1)
         assert student.backbone.dilations == (1, 1, 2, 4) and student.backbone.contract_dilation
-        assert student.decode_head.classifier == 'query_minus_reference' and student.decode_head.channels == 512
+        assert student.decode_head.classifier == 'query_minus_reference' and student.decode_head.channels is None
+        # 512: the ViT-B/16 teacher's embedding dimension, read from the teacher config
+        assert student_head_from_teacher(student.decode_head, student.teacher)['channels'] == 512
         assert student.decode_head.aspp == dict(dilations=(6, 12, 18, 24), norm_cfg=dict(type='BN'),
                                                 act_cfg=dict(type='ReLU'))
         assert student.teacher.config == f'configs/reclip/{name}_rectify.py'
@@ -187,8 +190,8 @@ def test_student_query_minus_reference_inherits_and_trains_only_the_student(tmp_
     cfg = Config.fromfile(f'{ROOT}/{DISTILL}')
     cfg.merge_from_dict(options_dict(
         ['model.backbone.depth=18', 'model.backbone.init_cfg=None', 'model.decode_head.in_channels=512',
-         'model.decode_head.channels=64', f'model.teacher.checkpoint={rect}']
-        + [f'model.teacher.cfg_options.{k}={v}' for k, v in TINY.items()]))
+         'model.teacher.clip.model_name=reclip-tiny', 'model.teacher.clip.pretrained=None',
+         f'model.teacher.checkpoint={rect}']))
     student = MODELS.build(cfg.model).train()
     losses = student.loss(*_batch())
     assert set(losses) == {'decode.loss_mask', 'decode.loss_feat', 'decode.loss_text'}
@@ -212,7 +215,6 @@ def test_student_query_minus_reference_inherits_and_trains_only_the_student(tmp_
     assert branch.conv.bias is None and type(branch.bn).__name__.endswith('BatchNorm2d') and branch.with_activation
     # a ReCLIP teacher cannot feed ReCLIP++'s student head
     cfg.model.decode_head.classifier = 'rmg'
-    cfg.model.decode_head.clip_width = 128
     rmg = MODELS.build(cfg.model)
     with pytest.raises(ValueError, match="classifier='query_minus_reference'"):
         rmg.loss(*_batch())
@@ -237,13 +239,14 @@ def test_reclip_end_to_end_gen_hypotheses_train_test_distill_test(voc_root, tmp_
     proc = run_tool('tools/test.py', RECTIFY, f'{rect_dir}/iter_2.pth', '--work-dir', str(tmp_path / 't1'),
                     '--cfg-options', *tiny, *data)
     assert 'mIoU' in proc.stdout + proc.stderr
+    # the README's offline distillation: the teacher's CLIP once, the student's dimensions follow it
     student = ['model.backbone.depth=18', 'model.backbone.init_cfg=None', 'model.decode_head.in_channels=512',
-               'model.decode_head.channels=64', f'model.teacher.checkpoint={rect_dir}/iter_2.pth']
-    student += [f'model.teacher.cfg_options.{k}={v}' for k, v in TINY.items()]
+               'model.teacher.clip.model_name=reclip-tiny', 'model.teacher.clip.pretrained=None',
+               f'model.teacher.checkpoint={rect_dir}/iter_2.pth']
     proc = run_tool('tools/train.py', DISTILL, '--work-dir', student_dir, '--cfg-options', *data, *student,
                     f'hypotheses.file={hyp}')
     assert 'loss_mask' in proc.stdout + proc.stderr
     proc = run_tool('tools/test.py', DISTILL, f'{student_dir}/iter_2.pth', '--work-dir', str(tmp_path / 't2'),
-                    '--cfg-options', *data, *student[:-len(TINY)])
+                    '--cfg-options', *data, *student[:-1])  # the same options, no teacher checkpoint
     assert 'mIoU' in proc.stdout + proc.stderr
     assert os.path.isfile(f'{student_dir}/iter_2.pth')

@@ -73,6 +73,24 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+def clip_vit_dims(model_name: str) -> Dict[str, int]:
+    """``embed_dim`` (joint image-text space), ``width`` (vision tower) and ``positions`` (length of the
+    positional embedding, class token included) of an open_clip ViT architecture, read from its model config:
+    no weights are loaded. Raises ``ValueError`` naming the architecture when it is unknown or not a ViT."""
+    cfg = open_clip.get_model_config(model_name)
+    if cfg is None:
+        raise ValueError(f"clip.model_name='{model_name}' is not an open_clip architecture (known ones: "
+                         f'open_clip.list_models())')
+    vision = cfg.get('vision_cfg', {})
+    if not isinstance(vision.get('layers'), int) or not vision.get('patch_size') or 'width' not in vision:
+        raise ValueError(f"clip.model_name='{model_name}' is not a ViT CLIP (vision_cfg {vision}); the plugin's "
+                         f'dense heads need a ViT image tower')
+    size = vision['image_size']
+    h, w = (size, size) if isinstance(size, int) else size
+    return dict(embed_dim=int(cfg['embed_dim']), width=int(vision['width']),
+                positions=(h // vision['patch_size']) * (w // vision['patch_size']) + 1)
+
+
 def _weights_id(model_name: str, pretrained: Optional[str], quick_gelu: bool) -> str:
     """A string that changes whenever the weights may change (used to key on-disk caches)."""
     if pretrained is None:

@@ -17,6 +17,7 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import SampleList
 
 from ..clip.image_encoder import interpolate_pos_embed
+from ..clip.loader import clip_vit_dims
 from ..clip.vocabularies import resolve_class_names
 from ..utils.lru import GridCache
 from .bias import PositionalBiasProjector, bias_logits
@@ -25,6 +26,10 @@ from .heads import BiasRectifiedHead, check_head_checkpoint
 # What every rectification checkpoint holds (ReCLIP++'s and ReCLIP's): the Reference context.
 INHERITED_KEYS = ('decode_head.prompt_learner.context', )
 STUDENT_CLASSIFIERS = ('rmg', 'query_bias', 'query', 'query_minus_reference')
+# RectifiedDistillHead arguments that are dimensions of the teacher's CLIP (None in a config: taken from it).
+STUDENT_DIMS = dict(channels='embed_dim', clip_width='width', clip_positions='positions')
+TEACHER_KEYS = {'config', 'checkpoint', 'cfg_options', 'clip'}
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @MODELS.register_module()
@@ -74,14 +79,18 @@ class RectifiedDistillHead(BaseDecodeHead):
     'query_minus_reference' (ReCLIP's release: ``F̂_s·T_q − F̂_s·R̂``, nothing positional, nothing learnable after
     the ASPP). Only what the classifier uses is built and kept in the checkpoint.
 
+    ``channels`` (the teacher's embedding dimension: T_q and R̂ live there), ``clip_width`` and ``clip_positions``
+    (the teacher's CLIP vision width and positional-embedding length) are dimensions of the teacher's CLIP;
+    ``ReCLIPDistiller`` fills them from the teacher config when they are ``None`` (the shipped configs).
+
     Losses (weights in the configs): mask-guided CE against the teacher's pseudo labels (``loss_decode``),
     feature-guided L1 to the teacher's CLIP features (``loss_feat``), text-guided masked contrastive loss on the
     student's features and Gumbel masks (``loss_text``); set a weight to 0 to switch one off.
     """
 
     def __init__(self, class_names: Union[str, Sequence[str]] = 'voc20', in_channels: int = 2048,
-                 channels: int = 512, aspp: dict = dict(dilations=(6, 12, 18, 24)), clip_width: int = 768,
-                 clip_positions: int = 197, classifier: str = 'rmg',
+                 channels: Optional[int] = 512, aspp: dict = dict(dilations=(6, 12, 18, 24)),
+                 clip_width: Optional[int] = 768, clip_positions: Optional[int] = 197, classifier: str = 'rmg',
                  gumbel: dict = dict(type='GumbelMask', scale=100.0, tau=1.0),
                  loss_decode: dict = dict(type='CrossEntropyLoss', loss_weight=1.0, loss_name='loss_mask'),
                  loss_feat: dict = dict(type='FeatureDistillLoss', loss_weight=0.5, loss_name='loss_feat'),
@@ -90,6 +99,12 @@ class RectifiedDistillHead(BaseDecodeHead):
         names = resolve_class_names(class_names)
         if classifier not in STUDENT_CLASSIFIERS:
             raise ValueError(f'RectifiedDistillHead.classifier must be one of {STUDENT_CLASSIFIERS}, got {classifier!r}')
+        unset = [k for k, v in dict(channels=channels, clip_width=clip_width, clip_positions=clip_positions).items()
+                 if v is None]
+        if unset:
+            raise ValueError(f'RectifiedDistillHead: {unset} are None, i.e. "take them from the teacher\'s CLIP", '
+                             f'which only ReCLIPDistiller (with model.teacher.config set) can do; set '
+                             f'model.teacher.config, or give model.decode_head.{unset[0]} explicitly')
         kwargs.setdefault('dropout_ratio', 0.0)
         kwargs.setdefault('init_cfg', None)
         super().__init__(in_channels=in_channels, channels=channels, num_classes=len(names),
@@ -135,7 +150,12 @@ class RectifiedDistillHead(BaseDecodeHead):
         if list(teacher_head.class_names) != list(self.class_names):
             raise ValueError(f'the teacher was trained for classes {list(teacher_head.class_names)}, the student '
                              f'config names {list(self.class_names)}')
-        self.query_embeds.copy_(teacher_head.current_query_embeds())
+        query = teacher_head.current_query_embeds()
+        if query.shape != self.query_embeds.shape:
+            raise ValueError(f'RectifiedDistillHead: the teacher\'s Query embeddings are {tuple(query.shape)} (its '
+                             f'CLIP\'s embedding dimension is {query.shape[1]}), the student head has channels='
+                             f'{self.channels}; leave model.decode_head.channels=None to take it from the teacher')
+        self.query_embeds.copy_(query)
         if self.classifier != 'query':
             self.reference.copy_(teacher_head.prompt_learner())
         if self.classifier in ('rmg', 'query_bias'):
@@ -152,8 +172,9 @@ class RectifiedDistillHead(BaseDecodeHead):
                              f"classifier='query_minus_reference' or 'query' (configs/reclip/*_distill.py)")
         pos = teacher_head.text_encoder.clip_model.visual.positional_embedding
         if tuple(pos.shape) != tuple(self.clip_pos_embed.shape):
-            raise ValueError(f'RectifiedDistillHead: clip_width/clip_positions {tuple(self.clip_pos_embed.shape)} '
-                             f'do not match the teacher CLIP positional embedding {tuple(pos.shape)}')
+            raise ValueError(f'RectifiedDistillHead: clip_positions/clip_width {tuple(self.clip_pos_embed.shape)} '
+                             f'do not match the teacher CLIP positional embedding {tuple(pos.shape)}; leave '
+                             f'model.decode_head.clip_positions/clip_width=None to take them from the teacher')
         self.clip_pos_embed.copy_(pos)
         self.bias_projector.load_state_dict(teacher_head.bias_projector.proj.state_dict())
         if self.classifier == 'rmg':
@@ -220,12 +241,20 @@ class ReCLIPDistiller(EncoderDecoder):
     carries them in its own checkpoint.
 
     Args:
-        teacher: dict(config=rectification config path, checkpoint=its checkpoint, cfg_options=overrides).
+        teacher: dict(config=rectification config path, checkpoint=its checkpoint, cfg_options=overrides of the
+            teacher config, clip=CLIP options given to every ``clip`` of the teacher config at once, e.g.
+            ``dict(model_name='reclip-tiny', pretrained=None)`` offline or ``dict(model_name='ViT-L-14',
+            pretrained='/path/ViT-L-14.pt')``). The student head's ``channels`` / ``clip_width`` /
+            ``clip_positions`` left ``None`` are read from that CLIP's architecture (no weights loaded).
     """
 
-    def __init__(self, teacher: dict, **kwargs):
-        super().__init__(**kwargs)
-        self.teacher_cfg = dict(teacher)
+    def __init__(self, teacher: dict, decode_head: dict, **kwargs):
+        teacher = dict(teacher)
+        unknown = sorted(set(teacher) - TEACHER_KEYS)
+        if unknown:
+            raise ValueError(f'model.teacher has unknown keys {unknown}; it takes {sorted(TEACHER_KEYS)}')
+        super().__init__(decode_head=student_head_from_teacher(decode_head, teacher), **kwargs)
+        self.teacher_cfg = teacher
         self.__dict__['_teacher'] = None  # outside the module tree: never in checkpoints, optimisers or DDP
 
     def _apply(self, fn, *args, **kwargs):
@@ -274,17 +303,82 @@ class ReCLIPDistiller(EncoderDecoder):
         return {f'decode.{k}': v for k, v in losses.items()}
 
 
-def build_teacher(config: str, checkpoint: Optional[str], cfg_options: Optional[dict] = None) -> nn.Module:
-    """The frozen rectified model of ``config`` with the weights of ``checkpoint``; refuses checkpoints of
-    another stage or class count with a message that says what it expected."""
-    if not os.path.isfile(config):
-        raise FileNotFoundError(f'teacher config {config} does not exist (model.teacher.config)')
+def resolve_teacher_config(config: Optional[str]) -> str:
+    """The teacher config file: as given, else relative to the project root (so the shipped relative paths,
+    configs/reclip_pp/*_rectify.py, work from any directory)."""
+    if not config:
+        raise ValueError('model.teacher.config is not set: name the rectification config the teacher was trained '
+                         'with (e.g. configs/reclip_pp/voc_rectify.py)')
+    for path in (config, os.path.join(PROJECT_ROOT, config)):
+        if os.path.isfile(path):
+            return path
+    raise FileNotFoundError(f'teacher config {config} does not exist (model.teacher.config), neither from the '
+                            f'working directory nor from {PROJECT_ROOT}')
+
+
+def _set_clip_options(node, clip: dict) -> int:
+    """Update every ``clip`` dict below ``node`` with ``clip``; return how many were updated."""
+    count = 0
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'clip' and isinstance(value, dict):
+                value.update(clip)
+                count += 1
+            else:
+                count += _set_clip_options(value, clip)
+    elif isinstance(node, (list, tuple)):
+        count += sum(_set_clip_options(v, clip) for v in node)
+    return count
+
+
+def teacher_config(config: Optional[str], cfg_options: Optional[dict] = None, clip: Optional[dict] = None) -> Config:
+    """The teacher's rectification config with ``cfg_options`` merged and ``clip`` given to each of its CLIP
+    users (image backbone, text encoder), so one option switches the teacher's CLIP everywhere."""
+    path = resolve_teacher_config(config)
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if clip and not _set_clip_options(cfg.model, dict(clip)):
+        raise ValueError(f'model.teacher.clip={dict(clip)} was given but teacher config {path} has no `clip` '
+                         f'settings in its model to apply it to')
+    return cfg
+
+
+def teacher_clip_dims(cfg: Config, config: str) -> dict:
+    """``STUDENT_DIMS`` of the teacher config's CLIP (its image backbone's), from the architecture alone."""
+    clip = (cfg.model.get('backbone') or {}).get('clip') or {}
+    try:
+        dims = clip_vit_dims(clip.get('model_name', 'ViT-B-16'))
+    except ValueError as err:
+        raise ValueError(f'teacher config {config}: {err}') from err
+    return {arg: dims[key] for arg, key in STUDENT_DIMS.items()}
+
+
+def student_head_from_teacher(decode_head: dict, teacher: dict) -> dict:
+    """``decode_head`` with the dimensions a ``RectifiedDistillHead`` leaves ``None`` read from the teacher's
+    CLIP; explicit values are kept (``inherit_from`` checks them against the built teacher)."""
+    head = dict(decode_head)
+    head_class = MODELS.get(head.get('type'))
+    if not (isinstance(head_class, type) and issubclass(head_class, RectifiedDistillHead)):
+        return head
+    unset = [k for k in STUDENT_DIMS if k in head and head[k] is None]
+    if unset:
+        cfg = teacher_config(teacher.get('config'), teacher.get('cfg_options'), teacher.get('clip'))
+        dims = teacher_clip_dims(cfg, teacher.get('config'))
+        head.update({k: dims[k] for k in unset})
+    return head
+
+
+def build_teacher(config: str, checkpoint: Optional[str], cfg_options: Optional[dict] = None,
+                  clip: Optional[dict] = None) -> nn.Module:
+    """The frozen rectified model of ``config`` with the weights of ``checkpoint``; ``cfg_options`` and ``clip``
+    as in ``teacher_config``. Refuses checkpoints of another stage or class count with a message that says what
+    it expected."""
+    config = resolve_teacher_config(config)
     if not checkpoint or not os.path.isfile(checkpoint):
         raise FileNotFoundError(f'teacher checkpoint {checkpoint!r} does not exist (model.teacher.checkpoint): train '
                                 f'the rectification stage first with tools/train.py {config}')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = teacher_config(config, cfg_options, clip)
     head_class = MODELS.get(cfg.model.decode_head.type)
     if not (isinstance(head_class, type) and issubclass(head_class, BiasRectifiedHead)):
         raise ValueError(f'teacher config {config} has a {cfg.model.decode_head.type}; the teacher must be a '

@@ -18,7 +18,11 @@ model = dict(
         type='RectifiedDistillHead',
         class_names='voc20',
         in_channels=2048,
-        channels=512,
+        # None: from the teacher's CLIP (ViT-B/16: embedding 512, vision width 768, 197 positions; SPEC.md §8),
+        # so a teacher with another CLIP (model.teacher.clip) needs no other setting
+        channels=None,
+        clip_width=None,
+        clip_positions=None,
         aspp=dict(dilations=(6, 12, 18, 24)),
         gumbel=dict(type='GumbelMask', scale=100.0, tau=1.0),
         # L = L_mask + 0.5 L_feat + 0.5 L_text (release weights); the release's last two act on a detached
@@ -26,6 +30,8 @@ model = dict(
         loss_decode=dict(type='CrossEntropyLoss', loss_weight=1.0, loss_name='loss_mask'),
         loss_feat=dict(type='FeatureDistillLoss', loss_weight=0.5, loss_name='loss_feat'),
         loss_text=dict(type='MaskedContrastiveLoss', logit_scale=100.0, loss_weight=0.5, loss_name='loss_text')),
-    teacher=dict(config=None, checkpoint=None, cfg_options=dict()),  # cfg_options: overrides of the teacher config
+    # cfg_options: overrides of the teacher config; clip: CLIP options given to every CLIP of the teacher config
+    # (backbone and text encoder), e.g. clip.model_name=reclip-tiny clip.pretrained=None offline
+    teacher=dict(config=None, checkpoint=None, cfg_options=dict(), clip=dict()),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
