@@ -216,3 +216,71 @@ def test_label_values_outside_the_classes_are_named_once(tmp_path):
         MMLogger.get_current_instance().removeHandler(handler)
     warned = [m for m in messages if 'outside the 20 classes' in m]
     assert len(warned) == 1 and '2007_val000.png' in warned[0] and '[24]' in warned[0]
+
+
+def _image(path, size, mode='RGB'):
+    from PIL import Image
+    Image.new(mode, size).save(path)
+
+
+def test_empty_one_pixel_and_mismatched_files_are_named_before_anything_runs(tmp_path):
+    """Issue 18.17: a zero-byte image, a 1x1 and a 50x1 image (with labels of their size) and a label of another
+    size than its image stopped deep inside MMCV/MMSeg (cv2 '!buf.empty()', numpy 'does not support item
+    assignment', PixelData 'dim must be 2 or 3', IoUMetric IndexError) without a file name. Now every one of
+    them is listed before the first iteration; 2-px sides, which MMSeg handles, pass."""
+    from mmengine.runner import Runner
+    from conftest import options_dict, tiny_options
+    from synthetic import make_voc_tree
+    root = make_voc_tree(str(tmp_path / 'data'), n_train=1, n_val=6)
+    img = lambda n: os.path.join(root, 'JPEGImages', f'2007_val00{n}.jpg')  # noqa: E731
+    lab = lambda n: os.path.join(root, 'SegmentationClass', f'2007_val00{n}.png')  # noqa: E731
+    open(img(0), 'wb').close()
+    _image(img(1), (1, 1)), _image(lab(1), (1, 1), 'P')
+    _image(img(2), (50, 1)), _image(lab(2), (50, 1), 'P')
+    _image(img(3), (30, 20))  # its label stays 80x64
+    _image(img(4), (2, 50)), _image(lab(4), (2, 50), 'P')  # thin but usable
+    expected = {f'{img(0)} is empty (0 bytes)',
+                f'{img(1)} is 1x1 px: each side must be at least 2 px',
+                f'{lab(1)} is 1x1 px: each side must be at least 2 px',
+                f'{img(2)} is 50x1 px: each side must be at least 2 px',
+                f'{lab(2)} is 50x1 px: each side must be at least 2 px',
+                f'{lab(3)} is 80x64 px but its image {img(3)} is 30x20'}
+    opts = [o for o in tiny_options(root) if not o.startswith(('train', 'param_scheduler', 'default_hooks'))]
+    cfg = Config.fromfile(f'{ROOT}/configs/maskclip/voc.py')
+    cfg.merge_from_dict(options_dict(opts))
+    cfg.work_dir = str(tmp_path / 'wd')
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ValueError) as err:
+        runner.test()
+    message = str(err.value)
+    listed = {line.strip() for line in message.splitlines()[1:-1]}
+    assert listed == expected, message
+    assert message.startswith('6 unusable file(s) in the test_dataloader dataset (PascalVOC20Dataset')
+    # once the faulty files are replaced, the same run goes through (2-px sides included)
+    for n in (0, 1, 2, 3):
+        _image(img(n), (80, 64)), _image(lab(n), (80, 64), 'P')
+    cfg.work_dir = str(tmp_path / 'wd2')
+    metrics = Runner.from_cfg(cfg).test()
+    assert 'mIoU' in metrics
+
+
+def test_image_tools_name_an_empty_image_at_once(tmp_path):
+    from conftest import run_tool
+    empty = str(tmp_path / 'empty.jpg')
+    open(empty, 'wb').close()
+    for tool in (['tools/image_demo.py', empty, 'configs/maskclip/voc.py'],
+                 ['tools/visualize_bias.py', empty, 'configs/reclip_pp/voc_rectify.py', 'none.pth']):
+        proc = run_tool(*tool, '--out', str(tmp_path / 'out.png'), check=False)
+        assert proc.returncode != 0 and f'image {empty} is empty (0 bytes)' in proc.stderr, proc.stderr[-2000:]
+        assert 'Traceback' not in proc.stderr and not os.path.exists(tmp_path / 'out.png')
+
+
+def test_tools_add_the_image_file_check_to_hand_written_configs():
+    from reclip_mmseg.utils.launch import ensure_data_checks
+    cfg = Config(dict(custom_hooks=[dict(type='CheckImageFilesHook', min_side=4)]))
+    ensure_data_checks(cfg)
+    assert cfg.custom_hooks == [dict(type='CheckImageFilesHook', min_side=4),
+                                dict(type='mmseg.CheckClassNamesHook')]  # a configured one is kept, not doubled
+    cfg = Config(dict())
+    ensure_data_checks(cfg)
+    assert [h['type'] for h in cfg.custom_hooks] == ['mmseg.CheckClassNamesHook', 'mmseg.CheckImageFilesHook']

@@ -19,6 +19,7 @@ from mmseg.apis import inference_model  # noqa: E402
 import reclip_mmseg  # noqa: E402,F401
 from reclip_mmseg.apis import init_segmentor, overlay_with_legend  # noqa: E402
 from reclip_mmseg.clip.image_encoder import DENSE_MODES  # noqa: E402
+from reclip_mmseg.utils import check_image_file  # noqa: E402
 
 
 def main():
@@ -34,8 +35,10 @@ def main():
                         help="CLIP's last-block mode (TRAINING_FREE.md), e.g. sclip, clearclip, naclip")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
-    if not os.path.isfile(args.image):
-        raise SystemExit(f'image {args.image} does not exist')
+    try:
+        check_image_file(args.image)  # missing, empty or not an image: named now, not deep in the pipeline
+    except ValueError as err:
+        raise SystemExit(str(err))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # before any work, not after
     model = init_segmentor(args.config, args.checkpoint, args.classes, args.device, args.cfg_options, args.dense_mode)
     result = inference_model(model, args.image)

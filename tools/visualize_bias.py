@@ -22,6 +22,7 @@ from mmseg.apis.inference import _preprare_data  # noqa: E402
 
 import reclip_mmseg  # noqa: E402,F401
 from reclip_mmseg.apis import init_segmentor, overlay_with_legend  # noqa: E402
+from reclip_mmseg.utils import check_image_file  # noqa: E402
 
 
 @torch.no_grad()
@@ -57,6 +58,10 @@ def main():
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
+    try:
+        check_image_file(args.image)  # missing, empty or not an image: named now, not deep in the pipeline
+    except ValueError as err:
+        raise SystemExit(str(err))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)  # before any work, not after
     model = init_segmentor(args.config, args.checkpoint, None, args.device, args.cfg_options)
     if not hasattr(model.decode_head, 'total_bias'):

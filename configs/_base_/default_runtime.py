@@ -18,7 +18,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-# Fail before any loop when the head's class names are not the dataset's; warn on label values outside the
-# classes; stop at a non-finite or diverging loss before anything from that iteration is saved.
-custom_hooks = [dict(type='CheckClassNamesHook'), dict(type='CheckLabelValuesHook'),
+# Fail before any loop when the head's class names are not the dataset's, or when image / label files are
+# empty, unreadable or degenerate (named); warn on label values outside the classes; stop at a non-finite or
+# diverging loss before anything from that iteration is saved.
+custom_hooks = [dict(type='CheckClassNamesHook'), dict(type='CheckImageFilesHook'), dict(type='CheckLabelValuesHook'),
                 dict(type='CheckFiniteLossHook')]

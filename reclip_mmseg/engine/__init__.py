@@ -1,3 +1,3 @@
-from .hooks import CheckClassNamesHook, CheckFiniteLossHook, CheckLabelValuesHook
+from .hooks import CheckClassNamesHook, CheckFiniteLossHook, CheckImageFilesHook, CheckLabelValuesHook
 
-__all__ = ['CheckClassNamesHook', 'CheckFiniteLossHook', 'CheckLabelValuesHook']
+__all__ = ['CheckClassNamesHook', 'CheckFiniteLossHook', 'CheckImageFilesHook', 'CheckLabelValuesHook']

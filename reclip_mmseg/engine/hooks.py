@@ -3,6 +3,7 @@ import logging
 import math
 import os
 import statistics
+import time
 from typing import Dict, List, Optional
 
 import torch
@@ -13,11 +14,27 @@ from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
 from ..clip.vocabularies import check_class_names
-from ..utils.files import iteration_checkpoints
+from ..utils.files import image_file_header, iteration_checkpoints
+
+
+class _DatasetCheckHook(Hook):
+    """Runs ``_check(runner, loader_name)`` before each train / val / test loop, on that loop's dataset."""
+
+    def _check(self, runner, loader_name: str) -> None:
+        raise NotImplementedError
+
+    def before_train(self, runner):
+        self._check(runner, 'train_dataloader')
+
+    def before_val(self, runner):
+        self._check(runner, 'val_dataloader')
+
+    def before_test(self, runner):
+        self._check(runner, 'test_dataloader')
 
 
 @HOOKS.register_module()
-class CheckClassNamesHook(Hook):
+class CheckClassNamesHook(_DatasetCheckHook):
     """Fails before a loop starts when the head's class names are not the dataset's classes (showing both)."""
 
     def _check(self, runner, loader_name: str):
@@ -33,15 +50,74 @@ class CheckClassNamesHook(Hook):
             check_class_names(head.class_names, classes,
                               f'{type(head).__name__}.class_names vs {type(dataset).__name__} ({loader_name})')
 
-    def before_train(self, runner):
-        self._check(runner, 'train_dataloader')
 
-    def before_val(self, runner):
-        self._check(runner, 'val_dataloader')
 
-    def before_test(self, runner):
-        self._check(runner, 'test_dataloader')
+def dataset_samples(dataset):
+    """The ``data_info`` dicts of a dataset, through MMEngine's wrappers (Concat, Repeat, ClassBalanced)."""
+    if hasattr(dataset, 'datasets'):  # ConcatDataset
+        for part in dataset.datasets:
+            yield from dataset_samples(part)
+        return
+    if not hasattr(dataset, 'get_data_info') and hasattr(dataset, 'dataset'):  # Repeat / ClassBalanced
+        yield from dataset_samples(dataset.dataset)
+        return
+    if hasattr(dataset, 'full_init'):
+        dataset.full_init()
+    inner = dataset.dataset if hasattr(dataset, 'dataset') and hasattr(dataset.dataset, 'get_data_info') else dataset
+    for i in range(len(inner)):
+        yield inner.get_data_info(i)
 
+
+@HOOKS.register_module()
+class CheckImageFilesHook(_DatasetCheckHook):
+    """Fails before a loop starts when image or label files of its dataset cannot be used, naming every such
+    file: missing, empty (0 bytes), not an image, a side under ``min_side`` px (MMSeg's loaders squeeze a 1-px
+    side away and fail deep inside the pipeline without naming the file), or a label map whose size is not its
+    image's (IoUMetric would fail on it). Reads file headers only (tens of microseconds a file); each dataset
+    is checked once per process.
+
+    Args:
+        min_side: the shortest image side accepted, in pixels.
+        check_labels: also check the label maps (``seg_map_path``) and that they match their image's size.
+        max_listed: how many faulty files the error lists (it always gives the count).
+    """
+    priority = 'VERY_HIGH'
+
+    def __init__(self, min_side: int = 2, check_labels: bool = True, max_listed: int = 20):
+        self.min_side, self.check_labels, self.max_listed = min_side, check_labels, max_listed
+        self._checked = set()
+
+    def _check(self, runner, loader_name: str) -> None:
+        loader = getattr(runner, loader_name, None)
+        dataset = getattr(loader, 'dataset', None)
+        if dataset is None or id(dataset) in self._checked:
+            return
+        self._checked.add(id(dataset))
+        start, count, faults = time.perf_counter(), 0, []
+        for info in dataset_samples(dataset):
+            files = [info.get('img_path'), info.get('seg_map_path') if self.check_labels else None]
+            sizes = []
+            for path in filter(None, files):
+                count += 1
+                fault, size = image_file_header(path, self.min_side)
+                sizes.append(size)
+                if fault:
+                    faults.append(f'{path} {fault}')
+            if len(sizes) == 2 and all(sizes) and sizes[0] != sizes[1] and min(min(sizes)) >= self.min_side:
+                (iw, ih), (lw, lh) = sizes
+                faults.append(f'{files[1]} is {lw}x{lh} px but its image {files[0]} is {iw}x{ih}')
+        if faults:
+            listed = '\n  '.join(faults[:self.max_listed])
+            more = f'\n  ... and {len(faults) - self.max_listed} more' if len(faults) > self.max_listed else ''
+            raise ValueError(
+                f'{len(faults)} unusable file(s) in the {loader_name} dataset ({type(dataset).__name__}, '
+                f'data_root {getattr(dataset, "data_root", "?")}):\n  {listed}{more}\nReplace them, or remove '
+                f'their names from the split file (ann_file) and start again; nothing has been run yet. '
+                f'(CheckImageFilesHook: min_side={self.min_side}, check_labels={self.check_labels}.)')
+        seconds = time.perf_counter() - start
+        if seconds > 5:
+            print_log(f'CheckImageFilesHook: {count} files of the {loader_name} dataset checked in {seconds:.0f} s',
+                      logger='current')
 
 
 @HOOKS.register_module()

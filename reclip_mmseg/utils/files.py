@@ -4,7 +4,7 @@ import glob
 import os
 import tempfile
 import warnings
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Tuple
 
 import torch
 from mmengine.dist import barrier, get_dist_info, is_distributed
@@ -63,3 +63,31 @@ def iteration_checkpoints(work_dir: str) -> List[str]:
         if stem.isdigit():
             found.append((int(stem), path))
     return [path for _, path in sorted(found, reverse=True)]
+
+
+def image_file_header(path: str, min_side: int) -> Tuple[Optional[str], Optional[Tuple[int, int]]]:
+    """(why the image or label file cannot be used or None, its (w, h) or None), from the header only. Paths
+    that are not local files (a storage backend's URI) and formats only OpenCV reads pass unmeasured."""
+    from PIL import Image, UnidentifiedImageError
+    if '://' in path:
+        return None, None
+    if not os.path.isfile(path):
+        return 'does not exist', None
+    if os.path.getsize(path) == 0:
+        return 'is empty (0 bytes)', None
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+    except (UnidentifiedImageError, OSError):
+        import cv2
+        return (None if cv2.haveImageReader(path) else 'is not an image file any reader here knows'), None
+    if min(w, h) < min_side:
+        return f'is {w}x{h} px: each side must be at least {min_side} px', (w, h)
+    return None, (w, h)
+
+
+def check_image_file(path: str, min_side: int = 1) -> None:
+    """Raise ``ValueError`` naming ``path`` when it is not a usable image (see ``image_file_header``)."""
+    fault, _ = image_file_header(path, min_side)
+    if fault:
+        raise ValueError(f'image {path} {fault}; give another image')

@@ -35,7 +35,7 @@ def load_config(path: str, cfg_options=None, launcher: str = 'none', work_dir=No
         cfg.merge_from_dict(cfg_options)
     from ..datasets.from_config import resolve_hypothesis_file
     resolve_hypothesis_file(cfg)
-    ensure_class_name_check(cfg)
+    ensure_data_checks(cfg)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
@@ -45,15 +45,18 @@ def load_config(path: str, cfg_options=None, launcher: str = 'none', work_dir=No
     return cfg
 
 
-def ensure_class_name_check(cfg: Config) -> None:
+def ensure_data_checks(cfg: Config) -> None:
     """Every config run by these tools gets ``CheckClassNamesHook`` (a hand-written config without the project's
-    runtime base would otherwise score a head's classes against another dataset's labels and print an mIoU).
-    The hook does nothing for models without a text-classifying head. Scope-qualified, so it is found even when
-    the config sets no ``default_scope``."""
+    runtime base would otherwise score a head's classes against another dataset's labels and print an mIoU)
+    and ``CheckImageFilesHook`` (empty, unreadable or degenerate image files are named before anything runs,
+    instead of failing deep in MMSeg's pipeline without the file name). The class-name hook does nothing for
+    models without a text-classifying head. Scope-qualified, so they are found even when the config sets no
+    ``default_scope``."""
     hooks = list(cfg.get('custom_hooks', None) or [])
-    if not any(str(h.get('type', '')).split('.')[-1] == 'CheckClassNamesHook' for h in hooks):
-        hooks.append(dict(type='mmseg.CheckClassNamesHook'))
-        cfg.custom_hooks = hooks
+    for name in ('CheckClassNamesHook', 'CheckImageFilesHook'):
+        if not any(str(h.get('type', '')).split('.')[-1] == name for h in hooks):
+            hooks.append(dict(type=f'mmseg.{name}'))
+    cfg.custom_hooks = hooks
 
 
 def setup_cpu_distributed(cfg: Config) -> None:
