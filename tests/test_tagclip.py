@@ -3,6 +3,7 @@ offline end-to-end run and the synthetic zero-shot experiment."""
 import glob
 import math
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from conftest import ROOT, run_tool
+from conftest import DETERMINISTIC_ENV, ROOT, run_tool
 from synthetic import make_voc_tree
 
 TINY_DEEP = dict(model_name='reclip-tiny-deep', pretrained=None)
@@ -385,7 +386,8 @@ def test_configs_build_with_the_tiny_clip(name):
 
 
 # ---------------------------------------------------------------------------------------------- end to end
-def tiny_tagclip_options(voc_root, iters=2):
+def tiny_tagclip_options(voc_root, iters=2, interval=None):
+    interval = interval or iters
     opts = []
     for where in ('model.backbone.clip', 'model.decode_head.text_encoder.clip'):
         opts += [f'{where}.model_name=reclip-tiny-deep', f'{where}.pretrained=None']
@@ -394,18 +396,32 @@ def tiny_tagclip_options(voc_root, iters=2):
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         opts += [f'{loader}.num_workers=0', f'{loader}.persistent_workers=False']
     opts += [f'val_dataloader.dataset.data_root={voc_root}', f'test_dataloader.dataset.data_root={voc_root}',
-             f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}', f'default_hooks.checkpoint.interval={iters}',
+             f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={interval}',
+             f'default_hooks.checkpoint.interval={interval}',
              'param_scheduler.0.end=1', 'param_scheduler.1.begin=1', f'param_scheduler.1.end={iters}',
              'default_hooks.logger.interval=1', 'randomness.seed=0']
     return opts
 
 
-def test_train_then_test_then_transductive_offline(tmp_path):
+def test_train_resume_test_then_transductive_offline(tmp_path):
     voc = make_voc_tree(str(tmp_path / 'data'), n_train=3, n_val=2, n_aug=2)
     config = 'configs/tagclip/tagclip_vpt-vitb16_voc20_inductive_20k.py'
-    work = str(tmp_path / 'work')
-    opts = tiny_tagclip_options(voc)
-    run_tool('tools/train.py', config, '--work-dir', work, '--cfg-options', *opts)
+    work, whole = str(tmp_path / 'work'), str(tmp_path / 'whole')
+    opts = tiny_tagclip_options(voc, iters=4, interval=2)
+    # killed after iteration 2, resumed to 4: the same parameters as an uninterrupted run, although prompt and
+    # decoder dropout draw from torch's generator (IterationSeedHook) and validation ran in between
+    run_tool('tools/train.py', config, '--work-dir', whole, '--cfg-options', *opts, env=DETERMINISTIC_ENV)
+    os.makedirs(work)  # what a run killed during iteration 3 leaves: its iteration-2 checkpoint
+    shutil.copy(os.path.join(whole, 'iter_2.pth'), work)
+    with open(os.path.join(work, 'last_checkpoint'), 'w') as f:
+        f.write(os.path.join(work, 'iter_2.pth'))
+    run_tool('tools/train.py', config, '--work-dir', work, '--resume', '--cfg-options', *opts,
+             env=DETERMINISTIC_ENV)
+    a, b = (torch.load(os.path.join(d, 'iter_4.pth'), map_location='cpu', weights_only=False)['state_dict']
+            for d in (whole, work))
+    assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
+    mid = torch.load(os.path.join(work, 'iter_2.pth'), map_location='cpu', weights_only=False)['state_dict']
+    assert not torch.equal(mid['backbone.prompt_embeddings'], a['backbone.prompt_embeddings'])
     ckpt = os.path.join(work, 'iter_2.pth')
     proc = run_tool('tools/test.py', config, ckpt, '--work-dir', work, '--cfg-options', *opts)
     out = proc.stdout + proc.stderr

@@ -20,6 +20,7 @@ default_hooks = dict(
     visualization=dict(type='SegVisualizationHook'))
 # Fail before any loop when the head's class names are not the dataset's, or when image / label files are
 # empty, unreadable or degenerate (named); warn on label values outside the classes; stop at a non-finite or
-# diverging loss before anything from that iteration is saved.
+# diverging loss before anything from that iteration is saved; reseed torch each iteration from (seed, iteration)
+# so that dropout after --resume is what it would have been without the interruption.
 custom_hooks = [dict(type='CheckClassNamesHook'), dict(type='CheckImageFilesHook'), dict(type='CheckLabelValuesHook'),
-                dict(type='CheckFiniteLossHook')]
+                dict(type='CheckFiniteLossHook'), dict(type='IterationSeedHook')]

@@ -1,3 +1,5 @@
-from .hooks import CheckClassNamesHook, CheckFiniteLossHook, CheckImageFilesHook, CheckLabelValuesHook
+from .hooks import (CheckClassNamesHook, CheckFiniteLossHook, CheckImageFilesHook, CheckLabelValuesHook,
+                    IterationSeedHook)
 
-__all__ = ['CheckClassNamesHook', 'CheckFiniteLossHook', 'CheckImageFilesHook', 'CheckLabelValuesHook']
+__all__ = ['CheckClassNamesHook', 'CheckFiniteLossHook', 'CheckImageFilesHook', 'CheckLabelValuesHook',
+           'IterationSeedHook']

@@ -121,6 +121,23 @@ class CheckImageFilesHook(_DatasetCheckHook):
 
 
 @HOOKS.register_module()
+class IterationSeedHook(Hook):
+    """Reseeds torch's global generators (CPU and CUDA) before each training iteration from (the run's seed, the
+    iteration), so the model's own randomness (dropout, TagCLIP's prompt dropout) at iteration i is the same in an
+    uninterrupted run and in one resumed from a checkpoint. MMEngine restores parameters, optimiser and scheduler
+    and replays the data stream on resume (numpy / random, which the data pipeline draws from, are left to that
+    replay), but it does not restore torch's generator. The run's seed is MMEngine's (``randomness.seed``; offset
+    by the rank with ``randomness.diff_rank_seed``), so ranks share or split the stream as MMEngine decides."""
+    priority = 'VERY_HIGH'
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        import numpy as np
+        seed = runner.seed if runner.seed is not None else 0
+        # SeedSequence mixes (seed, iteration) so nearby iterations get unrelated streams
+        torch.manual_seed(int(np.random.SeedSequence([seed, runner.iter]).generate_state(1, np.uint64)[0]))
+
+
+@HOOKS.register_module()
 class CheckLabelValuesHook(Hook):
     """Warns, once per value, when a ground-truth label map holds a value that is neither a class index of the
     dataset nor the ignore index: IoUMetric would drop those pixels without a word (as if ignored), which hides
