@@ -246,6 +246,8 @@ def test_reclip_end_to_end_gen_hypotheses_train_test_distill_test(voc_root, tmp_
     proc = run_tool('tools/train.py', DISTILL, '--work-dir', student_dir, '--cfg-options', *data, *student,
                     f'hypotheses.file={hyp}')
     assert 'loss_mask' in proc.stdout + proc.stderr
+    assert "channels=64, clip_width=128, clip_positions=197 from the teacher's CLIP 'reclip-tiny'" in proc.stdout + \
+        proc.stderr  # said where the student's dimensions came from
     proc = run_tool('tools/test.py', DISTILL, f'{student_dir}/iter_2.pth', '--work-dir', str(tmp_path / 't2'),
                     '--cfg-options', *data, *student[:-1])  # the same options, no teacher checkpoint
     assert 'mIoU' in proc.stdout + proc.stderr

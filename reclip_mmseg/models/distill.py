@@ -8,6 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
@@ -366,6 +367,9 @@ def student_head_from_teacher(decode_head: dict, teacher: dict) -> dict:
         cfg = teacher_config(teacher.get('config'), teacher.get('cfg_options'), teacher.get('clip'))
         dims = teacher_clip_dims(cfg, teacher.get('config'))
         head.update({k: dims[k] for k in unset})
+        print_log(f"RectifiedDistillHead: {', '.join(f'{k}={dims[k]}' for k in unset)} from the teacher's CLIP "
+                  f"'{cfg.model.backbone.clip.get('model_name', 'ViT-B-16')}' ({teacher.get('config')})",
+                  logger='current')
     return head
 
 
