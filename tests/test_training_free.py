@@ -101,25 +101,35 @@ def test_dense_mode_bias_table_runs_and_says_tiny_numbers_are_meaningless(tmp_pa
     assert table in proc.stdout + '\n'
 
 
-def test_every_training_free_config_evaluates_in_process(tmp_path):
-    """All {mode}_{dataset} configs through MMEngine's Runner (what tools/test.py builds), one tiny tree per
-    dataset layout; sc_clip / sfp on the 12-block tiny CLIP. In-process: the subprocess runs above cover the
-    command line."""
+def _evaluate_in_process(pairs, tmp_path):
+    """{mode}_{dataset} configs through MMEngine's Runner (what tools/test.py builds), one tiny tree per dataset
+    layout; sc_clip / sfp on the 12-block tiny CLIP. In-process: the subprocess runs above cover the command line."""
     import logging
     from mmengine.logging import MMLogger
     from mmengine.runner import Runner
     from conftest import options_dict
-    roots = {d: _tree(d, str(tmp_path / d)) for d in DATASETS}
-    for mode in MODES:
+    roots = {d: _tree(d, str(tmp_path / d)) for d in sorted({d for _, d in pairs})}
+    for mode, d in pairs:
         name = 'reclip-tiny' if mode in TINY_MODES else 'reclip-tiny-deep'
-        for d in DATASETS:
-            opts = options_dict([o.replace('reclip-tiny', name) for o in TINY] + [
-                f'test_dataloader.dataset.data_root={roots[d]}', 'test_dataloader.num_workers=0',
-                'test_dataloader.persistent_workers=False', 'default_hooks.logger.interval=1000'])
-            cfg = Config.fromfile(f'{ROOT}/configs/training_free/{mode}_{d}.py')
-            cfg.merge_from_dict(opts)
-            cfg.work_dir = str(tmp_path / 'wd' / f'{mode}_{d}')
-            cfg.log_level = 'WARNING'
-            metrics = Runner.from_cfg(cfg).test()
-            assert 0.0 <= metrics['mIoU'] <= 100.0, (mode, d, metrics)
+        opts = options_dict([o.replace('reclip-tiny', name) for o in TINY] + [
+            f'test_dataloader.dataset.data_root={roots[d]}', 'test_dataloader.num_workers=0',
+            'test_dataloader.persistent_workers=False', 'default_hooks.logger.interval=1000'])
+        cfg = Config.fromfile(f'{ROOT}/configs/training_free/{mode}_{d}.py')
+        cfg.merge_from_dict(opts)
+        cfg.work_dir = str(tmp_path / 'wd' / f'{mode}_{d}')
+        cfg.log_level = 'WARNING'
+        metrics = Runner.from_cfg(cfg).test()
+        assert 0.0 <= metrics['mIoU'] <= 100.0, (mode, d, metrics)
     MMLogger.get_current_instance().setLevel(logging.INFO)
+
+
+def test_each_training_free_mode_and_dataset_evaluates_in_process(tmp_path):
+    """Every mode and every dataset at least once (8 of the 56 configs; all of them: the slow test below)."""
+    pairs = [(MODES[i % len(MODES)], d) for i, d in enumerate(DATASETS)]
+    assert {m for m, _ in pairs} == set(MODES) and {d for _, d in pairs} == set(DATASETS)
+    _evaluate_in_process(pairs, tmp_path)
+
+
+@pytest.mark.slow  # ~3 min on 2 cores
+def test_every_training_free_config_evaluates_in_process(tmp_path):
+    _evaluate_in_process([(m, d) for m in MODES for d in DATASETS], tmp_path)
