@@ -6,6 +6,7 @@ import statistics
 import time
 from typing import Dict, List, Optional
 
+import numpy as np
 import torch
 
 from mmengine.hooks import Hook
@@ -51,21 +52,18 @@ class CheckClassNamesHook(_DatasetCheckHook):
                               f'{type(head).__name__}.class_names vs {type(dataset).__name__} ({loader_name})')
 
 
-
 def dataset_samples(dataset):
-    """The ``data_info`` dicts of a dataset, through MMEngine's wrappers (Concat, Repeat, ClassBalanced)."""
+    """The ``data_info`` dicts of a dataset, each file once through MMEngine's wrappers (Concat, Repeat,
+    ClassBalanced)."""
     if hasattr(dataset, 'datasets'):  # ConcatDataset
         for part in dataset.datasets:
             yield from dataset_samples(part)
-        return
-    if not hasattr(dataset, 'get_data_info') and hasattr(dataset, 'dataset'):  # Repeat / ClassBalanced
+    elif hasattr(dataset, 'dataset'):  # RepeatDataset / ClassBalancedDataset: the wrapped one, not its repeats
         yield from dataset_samples(dataset.dataset)
-        return
-    if hasattr(dataset, 'full_init'):
+    else:
         dataset.full_init()
-    inner = dataset.dataset if hasattr(dataset, 'dataset') and hasattr(dataset.dataset, 'get_data_info') else dataset
-    for i in range(len(inner)):
-        yield inner.get_data_info(i)
+        for i in range(len(dataset)):
+            yield dataset.get_data_info(i)
 
 
 @HOOKS.register_module()
@@ -131,7 +129,6 @@ class IterationSeedHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        import numpy as np
         seed = runner.seed if runner.seed is not None else 0
         # SeedSequence mixes (seed, iteration) so nearby iterations get unrelated streams
         torch.manual_seed(int(np.random.SeedSequence([seed, runner.iter]).generate_state(1, np.uint64)[0]))
