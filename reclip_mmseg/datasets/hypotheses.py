@@ -147,23 +147,25 @@ class WindowClassifier:
 
 
 def load_image_rgb(path: str) -> torch.Tensor:
-    """(3, H, W) float in [0, 1], RGB; grayscale, RGBA and 16-bit images are converted; unreadable -> clear error."""
-    import mmcv
+    """(3, H, W) float in [0, 1], RGB, upright: the image as MMSeg's loading sees it (EXIF orientation applied,
+    as OpenCV's colour decode does), in RGB order (what CLIP was trained on). Read with PIL: palette, grayscale,
+    LA/RGBA (alpha dropped, not composited) and CMYK images are converted to RGB; 16-bit grayscale keeps its
+    precision (divided by 65535). Unreadable -> an error naming the file.
+
+    (mmcv 2.1's ``imread(flag='unchanged', backend='pillow')`` returned BGR whatever ``channel_order`` said, and
+    skipped EXIF orientation: the hypotheses were computed on colour-swapped, sometimes sideways images.)"""
+    from PIL import Image, ImageOps
     try:
-        img = mmcv.imread(path, flag='unchanged', channel_order='rgb', backend='pillow')
+        with Image.open(path) as im:
+            im = ImageOps.exif_transpose(im)
+            if im.mode in ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I'):  # 16-bit grayscale ('I': PNG 16-bit as int32)
+                gray = np.asarray(im, dtype=np.float32) / 65535.0
+                img = np.repeat(gray[..., None], 3, axis=2)
+            else:
+                img = np.asarray(im.convert('RGB'), dtype=np.float32) / 255.0
     except Exception as err:  # noqa: BLE001
         raise OSError(f'cannot read image {path}: {err}. Replace or remove the file.') from err
-    if img is None:
-        raise OSError(f'cannot read image {path}. Replace or remove the file.')
-    img = np.asarray(img)
-    scale = 65535.0 if img.dtype == np.uint16 else 255.0
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=2)
-    elif img.shape[2] == 4:
-        img = img[..., :3]
-    elif img.shape[2] == 1:
-        img = np.repeat(img, 3, axis=2)
-    return torch.from_numpy(img.astype(np.float32) / scale).permute(2, 0, 1).contiguous()
+    return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).contiguous().clamp_(0, 1)
 
 
 def generate_hypotheses(image_paths: Iterable[str], classifier: WindowClassifier, class_names: Sequence[str],
