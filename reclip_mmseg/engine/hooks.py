@@ -15,7 +15,7 @@ from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
 from ..clip.vocabularies import check_class_names
-from ..utils.files import image_file_header, iteration_checkpoints
+from ..utils.files import LABEL_CHANNELS_FAULT, LABEL_MODE_HINT, image_file_header, iteration_checkpoints
 
 
 class _DatasetCheckHook(Hook):
@@ -34,12 +34,43 @@ class _DatasetCheckHook(Hook):
         self._check(runner, 'test_dataloader')
 
 
+def check_zero_shot_split(model, evaluator, evaluator_key: str) -> None:
+    """Raise ``ValueError`` when a head's zero-shot split (``unseen_idx``, e.g. TagCLIPHead's) and a
+    ``ZeroShotIoUMetric``'s of ``evaluator`` differ: S / U / hIoU would be reported for another split than the one
+    the model treats as unseen. A head with no unseen classes (supervised, cross-dataset configs) is not
+    compared: those configs report the dataset's zero-shot split on purpose."""
+    from ..evaluation.zero_shot_metric import ZeroShotIoUMetric
+    heads = [m for m in model.modules() if hasattr(m, 'unseen_idx') and hasattr(m, 'class_names')]
+    metrics = [m for m in getattr(evaluator, 'metrics', []) if isinstance(m, ZeroShotIoUMetric)]
+    for head in heads:
+        head_unseen = sorted(int(i) for i in head.unseen_idx)
+        if not head_unseen:
+            continue
+        for metric in metrics:
+            metric_unseen = metric.unseen_ids()
+            if metric_unseen is not None and metric_unseen != head_unseen:
+                raise ValueError(
+                    f'zero-shot split mismatch: model.decode_head.unseen_idx={head_unseen} '
+                    f'({type(head).__name__}) but {evaluator_key}.unseen_idx={metric_unseen} (ZeroShotIoUMetric'
+                    f'{", from unseen_classes" if metric.unseen_classes is not None else ""}): mIoU(S) / mIoU(U) '
+                    f'/ hIoU would be reported for another split than the model\'s. Give both the same ids (the '
+                    f'shipped TagCLIP configs read both from the top-level unseen_idx of their dataset base; '
+                    f'--cfg-options overrides each key separately). Nothing has been run yet.')
+
+
 @HOOKS.register_module()
 class CheckClassNamesHook(_DatasetCheckHook):
-    """Fails before a loop starts when the head's class names are not the dataset's classes (showing both)."""
+    """Fails before a loop starts when the head's class names are not the dataset's classes (showing both), or
+    when a zero-shot head's ``unseen_idx`` is not the ``ZeroShotIoUMetric``'s of the loop that evaluates it (the
+    val loop's for training; see ``check_zero_shot_split``)."""
 
     def _check(self, runner, loader_name: str):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        loop = {'train_dataloader': 'val_loop', 'val_dataloader': 'val_loop', 'test_dataloader': 'test_loop'}
+        evaluator = getattr(getattr(runner, loop[loader_name], None), 'evaluator', None)
+        if evaluator is not None:
+            check_zero_shot_split(model, evaluator, 'test_evaluator' if loader_name == 'test_dataloader'
+                                  else 'val_evaluator')
         heads = [m for m in model.modules() if hasattr(m, 'class_names') and hasattr(m, 'query_embeds')]
         if not heads:
             return
@@ -70,9 +101,11 @@ def dataset_samples(dataset):
 class CheckImageFilesHook(_DatasetCheckHook):
     """Fails before a loop starts when image or label files of its dataset cannot be used, naming every such
     file: missing, empty (0 bytes), not an image, a side under ``min_side`` px (MMSeg's loaders squeeze a 1-px
-    side away and fail deep inside the pipeline without naming the file), or a label map whose size is not its
-    image's (IoUMetric would fail on it). Reads file headers only (tens of microseconds a file); each dataset
-    is checked once per process.
+    side away and fail deep inside the pipeline without naming the file), a label map of several channels (an RGB
+    colour label: IoUMetric fails on it after the whole pass, TagCLIP's batching mid-training), or a label map
+    whose size is not its image's (IoUMetric would fail on it). An image's size is taken upright, its EXIF
+    orientation applied as MMSeg's loader applies it. Reads file headers only (tens of microseconds a file); each
+    dataset is checked once per process.
 
     Args:
         min_side: the shortest image side accepted, in pixels.
@@ -95,9 +128,11 @@ class CheckImageFilesHook(_DatasetCheckHook):
         for info in dataset_samples(dataset):
             files = [info.get('img_path'), info.get('seg_map_path') if self.check_labels else None]
             sizes = []
-            for path in filter(None, files):
+            for path, label in ((files[0], False), (files[1], True)):
+                if not path:
+                    continue
                 count += 1
-                fault, size = image_file_header(path, self.min_side)
+                fault, size = image_file_header(path, self.min_side, label=label)
                 sizes.append(size)
                 if fault:
                     faults.append(f'{path} {fault}')
@@ -107,11 +142,12 @@ class CheckImageFilesHook(_DatasetCheckHook):
         if faults:
             listed = '\n  '.join(faults[:self.max_listed])
             more = f'\n  ... and {len(faults) - self.max_listed} more' if len(faults) > self.max_listed else ''
+            hint = f'\n{LABEL_MODE_HINT}' if any(LABEL_CHANNELS_FAULT in f for f in faults) else ''
             raise ValueError(
                 f'{len(faults)} unusable file(s) in the {loader_name} dataset ({type(dataset).__name__}, '
                 f'data_root {getattr(dataset, "data_root", "?")}):\n  {listed}{more}\nReplace them, or remove '
                 f'their names from the split file (ann_file) and start again; nothing has been run yet. '
-                f'(CheckImageFilesHook: min_side={self.min_side}, check_labels={self.check_labels}.)')
+                f'(CheckImageFilesHook: min_side={self.min_side}, check_labels={self.check_labels}.){hint}')
         seconds = time.perf_counter() - start
         if seconds > 5:
             print_log(f'CheckImageFilesHook: {count} files of the {loader_name} dataset checked in {seconds:.0f} s',
@@ -134,40 +170,85 @@ class IterationSeedHook(Hook):
         torch.manual_seed(int(np.random.SeedSequence([seed, runner.iter]).generate_state(1, np.uint64)[0]))
 
 
+def _batch_samples(data_batch):
+    """The data samples of a batch, flat (test-time augmentation nests them one list deeper)."""
+    samples = (data_batch or {}).get('data_samples') if isinstance(data_batch, dict) else None
+    stack = list(samples or [])
+    while stack:
+        sample = stack.pop(0)
+        if isinstance(sample, (list, tuple)):
+            stack[:0] = list(sample)
+        else:
+            yield sample
+
+
+def _dataset_name(dataset) -> str:
+    """'PascalVOC20Dataset', or through MMEngine's wrappers 'ConcatDataset of PascalVOC20Dataset'."""
+    inner = getattr(dataset, 'datasets', None) or ([dataset.dataset] if hasattr(dataset, 'dataset') else None)
+    return f'{type(dataset).__name__} of {_dataset_name(inner[0])}' if inner else type(dataset).__name__
+
+
 @HOOKS.register_module()
 class CheckLabelValuesHook(Hook):
-    """Warns, once per value, when a ground-truth label map holds a value that is neither a class index of the
-    dataset nor the ignore index: IoUMetric would drop those pixels without a word (as if ignored), which hides
-    a wrong ``reduce_zero_label`` or a label map of another dataset. Names the file and the value."""
+    """Makes ground-truth label values outside the classes ignored pixels, and says so once per value.
+
+    A value that is neither a class index of the dataset nor the ignore index (a wrong ``reduce_zero_label``, a
+    label map of another dataset) is set to the ignore index in the batch before the model and the evaluator see
+    it, in training, validation and testing alike: MMSeg's IoUMetric would otherwise drop it from the label
+    counts but still count the prediction there in the union (a lower IoU than with those pixels marked
+    ignored), and a loss would fail on an out-of-range target. The warning names the file and the value.
+
+    Args:
+        ignore_index: the value the pixels are given; in validation and testing the evaluator's own
+            ``ignore_index`` (IoUMetric's) is used when it has one.
+    """
+    priority = 'VERY_HIGH'  # before any other hook reads the batch
 
     def __init__(self, ignore_index: int = 255):
         self.ignore_index = ignore_index
         self._seen = set()
 
-    def _check(self, runner, loader_name: str, outputs) -> None:
-        classes = getattr(getattr(runner, loader_name).dataset, 'metainfo', {}).get('classes')
-        if not classes or not outputs:
+    def _ignore_index(self, runner, loader_name: str) -> int:
+        if loader_name == 'train_dataloader':
+            return self.ignore_index
+        loop = runner.val_loop if loader_name == 'val_dataloader' else runner.test_loop
+        values = {m.ignore_index for m in getattr(getattr(loop, 'evaluator', None), 'metrics', [])
+                  if isinstance(getattr(m, 'ignore_index', None), int)}
+        return values.pop() if len(values) == 1 else self.ignore_index
+
+    def _check(self, runner, loader_name: str, data_batch) -> None:
+        dataset = getattr(runner, loader_name).dataset
+        classes = getattr(dataset, 'metainfo', {}).get('classes')
+        if not classes:
             return
-        for sample in outputs:
+        ignore = self._ignore_index(runner, loader_name)
+        for sample in _batch_samples(data_batch):
             gt = getattr(sample, 'gt_sem_seg', None)
             if gt is None:
                 continue
-            values = torch.unique(gt.data)
-            bad = [int(v) for v in values if (v < 0 or v >= len(classes)) and int(v) != self.ignore_index]
-            new = [v for v in bad if v not in self._seen]
+            data = gt.data
+            outside = ((data < 0) | (data >= len(classes))) & (data != ignore)
+            if not bool(outside.any()):
+                continue
+            values = sorted(int(v) for v in torch.unique(data[outside]))
+            data[outside] = ignore  # in place: the model's and the evaluator's view of this sample
+            new = [v for v in values if v not in self._seen]
             if new:
                 self._seen.update(new)
                 print_log(f'label map {sample.metainfo.get("seg_map_path", "?")} holds value(s) {new}, outside the '
-                          f'{len(classes)} classes of {type(getattr(runner, loader_name).dataset).__name__} and not '
-                          f'the ignore index {self.ignore_index}: IoUMetric scores those pixels as ignored. Check '
-                          f'reduce_zero_label and that the labels belong to this dataset (said once per value).',
-                          logger='current', level=logging.WARNING)
+                          f'{len(classes)} classes of {_dataset_name(dataset)} and not the ignore index {ignore}: '
+                          f'those pixels are set to {ignore} and so ignored (counted in no class, by the metric '
+                          f'and the loss alike). Check reduce_zero_label and that the labels belong to this '
+                          f'dataset (said once per value).', logger='current', level=logging.WARNING)
 
-    def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        self._check(runner, 'val_dataloader', outputs)
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        self._check(runner, 'train_dataloader', data_batch)
 
-    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        self._check(runner, 'test_dataloader', outputs)
+    def before_val_iter(self, runner, batch_idx, data_batch=None) -> None:
+        self._check(runner, 'val_dataloader', data_batch)
+
+    def before_test_iter(self, runner, batch_idx, data_batch=None) -> None:
+        self._check(runner, 'test_dataloader', data_batch)
 
 
 @HOOKS.register_module()

@@ -46,8 +46,30 @@ class ZeroShotIoUMetric(IoUMetric):
             return sorted(class_names.index(n) for n in self.unseen_classes)
         unseen = self.unseen_idx or []
         if any(not 0 <= i < len(class_names) for i in unseen):
-            raise ValueError(f'ZeroShotIoUMetric.unseen_idx={unseen} has ids outside 0..{len(class_names) - 1}')
+            raise ValueError(f'ZeroShotIoUMetric.unseen_idx={unseen} has ids outside 0..{len(class_names) - 1} '
+                             f'(the dataset has {len(class_names)} classes): set the evaluator\'s unseen_idx '
+                             f'(test_evaluator / val_evaluator in the config; the shipped TagCLIP configs read it '
+                             f'and model.decode_head.unseen_idx from one top-level unseen_idx) to ids of this dataset')
         return unseen
+
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: dict) -> None:
+        """The evaluator is given the dataset's meta when its loop is built, before any image is run: the split is
+        checked against the dataset's classes then, not after the whole pass."""
+        self._dataset_meta = dataset_meta
+        if dataset_meta and dataset_meta.get('classes') is not None:
+            self._unseen(list(dataset_meta['classes']))
+
+    def unseen_ids(self) -> Optional[list]:
+        """The unseen class ids (resolved from names against the dataset's classes), None before the dataset's
+        meta is known."""
+        if not self.dataset_meta or self.dataset_meta.get('classes') is None:
+            return None
+        return self._unseen(list(self.dataset_meta['classes']))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         logger = MMLogger.get_current_instance()
