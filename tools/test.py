@@ -4,18 +4,26 @@
 
 CHECKPOINT may be left out for training-free configs (configs/maskclip); a rectification or distillation
 checkpoint holds only trained weights, and frozen CLIP is rebuilt from the config's weight source.
+With --out DIR, DIR/manifest.json says complete=false while predictions are being written (and after an
+interruption), complete=true with their count once the last one is written.
 """
 import argparse
+import errno
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # runnable from a checkout
 
+from mmengine.dist import get_dist_info  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import reclip_mmseg  # noqa: E402,F401
-from reclip_mmseg.utils.launch import add_config_arguments, end_distributed, load_config, parse_tool_args  # noqa: E402
+from reclip_mmseg.utils.files import free_space  # noqa: E402
+from reclip_mmseg.utils.launch import (MANIFEST, add_config_arguments, end_distributed,  # noqa: E402
+                                       finish_prediction_manifest, load_config, parse_tool_args,
+                                       remove_partial_predictions, start_prediction_manifest)
 
 
 def parse_args():
@@ -65,8 +73,35 @@ def main():
                 evaluator['output_dir'] = args.out
                 evaluator['keep_results'] = True
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.test()
+    if args.out is None:
+        runner.test()
+    else:
+        test_with_manifest(runner, args)
     end_distributed()
+
+
+def test_with_manifest(runner, args):
+    """runner.test() with --out: DIR/manifest.json says complete=false from before the first prediction until the
+    last one is written, then complete=true with the count; a full disk is named with the folder and its free
+    space, and the prediction it cut short is removed."""
+    rank, _ = get_dist_info()
+    if rank == 0:
+        start_prediction_manifest(args.out, args.config, args.checkpoint)
+    try:
+        runner.test()
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        removed = remove_partial_predictions(args.out)
+        raise OSError(errno.ENOSPC, f'--out {args.out}: no space left on the device while writing the '
+                                    f'predictions ({free_space(args.out)} on it now); '
+                                    f'{"removed the partial file(s) " + ", ".join(removed) if removed else "no partial file was left"}. '
+                                    f'{os.path.join(args.out, MANIFEST)} says complete=false: free some space (or '
+                                    f'give another --out) and run again. ({err})') from err
+    if rank == 0:
+        manifest = finish_prediction_manifest(args.out, runner.test_dataloader.dataset, args.config, args.checkpoint)
+        print_log(f"--out {args.out}: {manifest['count']} of {manifest['expected']} predictions, "
+                  f"{MANIFEST} complete={str(manifest['complete']).lower()}", logger='current')
 
 
 if __name__ == '__main__':

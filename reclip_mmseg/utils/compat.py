@@ -53,7 +53,8 @@ def make_checkpoint_writes_atomic() -> None:
     """MMEngine's Runner writes ``iter_N.pth`` in place (``file_backend.put``): a kill during the write leaves a
     truncated file that ``last_checkpoint`` may name. The Runner's ``save_checkpoint`` (the name its module
     imported) is wrapped so that local files go through a temporary file in the same folder and a rename; other
-    backends (``s3://`` etc.) are left to MMEngine. Idempotent."""
+    backends (``s3://`` etc.) are left to MMEngine. A failed write (a full disk: torch says only 'unexpected pos')
+is raised as an ``OSError`` naming the file, the free space and how to go on. Idempotent."""
     global _ATOMIC
     if _ATOMIC:
         return
@@ -64,7 +65,12 @@ def make_checkpoint_writes_atomic() -> None:
     def save_checkpoint(checkpoint, filename, file_client_args=None, backend_args=None):
         if '://' in str(filename) or file_client_args is not None or backend_args is not None:
             return original(checkpoint, filename, file_client_args=file_client_args, backend_args=backend_args)
-        atomic_save(checkpoint, str(filename))
+        try:
+            atomic_save(checkpoint, str(filename))
+        except OSError as err:
+            raise OSError(err.errno, f'{err.strerror} Training stopped at this checkpoint; the checkpoints saved '
+                                     f'before it are intact: continue with tools/train.py --resume (same work dir) '
+                                     f'once there is room.') from err
 
     runner_module.save_checkpoint = save_checkpoint
     _ATOMIC = True
