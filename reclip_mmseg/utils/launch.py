@@ -3,6 +3,7 @@ machines without a GPU (MMEngine's 'pytorch' launcher calls torch.cuda.set_devic
 import logging
 import os
 import sys
+from typing import List, Optional
 
 import torch
 import torch.distributed as dist
@@ -34,6 +35,7 @@ def load_config(path: str, cfg_options=None, launcher: str = 'none', work_dir=No
     cfg.launcher = launcher
     if cfg_options is not None:
         cfg.merge_from_dict(cfg_options)
+    warn_unknown_keys(cfg)
     from ..datasets.from_config import resolve_hypothesis_file
     resolve_hypothesis_file(cfg)
     ensure_data_checks(cfg)
@@ -44,6 +46,100 @@ def load_config(path: str, cfg_options=None, launcher: str = 'none', work_dir=No
     if launcher != 'none' and not torch.cuda.is_available():
         setup_cpu_distributed(cfg)
     return cfg
+
+
+# Top-level keys MMEngine's Runner reads besides its __init__ arguments (Runner.from_cfg, self.cfg.get), and the
+# ones MMSeg's tools and this project's tools read.
+_RUNNER_CFG_KEYS = ('runner_type', 'model_wrapper_cfg', 'sync_bn', 'find_unused_parameters', 'compile',
+                    'activation_checkpointing', 'efficient_conv_bn_eval', 'custom_imports', 'tta_model',
+                    'tta_pipeline', 'launcher', 'work_dir', 'resume', 'load_from')
+
+
+def known_config_keys() -> set:
+    """Top-level config keys someone reads: MMEngine Runner's arguments and the keys it looks up, plus every name
+    the shipped configs (and examples) assign at their top level (their shared variables: ``crop_size``,
+    ``unseen_idx``...). Read from the files' syntax, without executing them."""
+    import ast
+    import glob
+    import inspect
+    from mmengine.runner import Runner
+    keys = {p for p in inspect.signature(Runner.__init__).parameters if p != 'self'} | set(_RUNNER_CFG_KEYS)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for path in glob.glob(os.path.join(root, 'configs', '**', '*.py'), recursive=True) + \
+            glob.glob(os.path.join(root, 'examples', '**', '*.py'), recursive=True):
+        try:
+            tree = ast.parse(open(path).read())
+        except (OSError, SyntaxError):
+            continue
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+                if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+            keys.update(t.id for t in targets if isinstance(t, ast.Name))
+    return keys
+
+
+def _accepted_arguments(cls) -> Optional[set]:
+    """The keyword arguments ``cls(...)`` uses: the named parameters of every ``__init__`` up its MRO while the
+    ``__init__`` passes ``**kwargs`` on (MMSeg's IoUMetric takes ``**kwargs`` and drops them, so a misspelt
+    argument would pass silently). None when an ``__init__`` cannot be inspected."""
+    import inspect
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get('__init__')
+        if init is None:
+            continue
+        try:
+            params = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):
+            return None
+        names.update(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        if not any(p.kind == p.VAR_KEYWORD for p in params) or klass is object:
+            break
+    return names - {'self'}
+
+
+def warn_unknown_keys(cfg: Config) -> List[str]:
+    """Warn (and return the warnings) for top-level config keys nothing reads and for evaluator arguments the
+    evaluator class does not take, with the closest known name: MMEngine keeps any top-level name, and MMSeg's
+    IoUMetric swallows unknown arguments, so ``lod_from=`` or ``iou_metric=`` would pass without a word."""
+    import difflib
+    messages = []
+    known = known_config_keys()
+    unknown = sorted(k for k in cfg.keys() if k not in known and not k.startswith('_'))
+    for key in unknown:
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.75)
+        if close:
+            messages.append(f"config key '{key}' is read by nothing (not an argument of MMEngine's Runner, nor a key "
+                            f"of this project's configs): did you mean '{close[0]}'?")
+    for where in ('val_evaluator', 'test_evaluator'):
+        evaluators = cfg.get(where, None)
+        for i, ev in enumerate(evaluators if isinstance(evaluators, (list, tuple)) else [evaluators]):
+            if not isinstance(ev, dict) or not isinstance(ev.get('type'), str):
+                continue
+            cls = _metric_class(ev['type'], cfg.get('default_scope', None))
+            accepted = None if cls is None else _accepted_arguments(cls)
+            if not accepted:
+                continue
+            name = where if not isinstance(evaluators, (list, tuple)) else f'{where}.{i}'
+            for arg in sorted(set(ev) - accepted - {'type', '_delete_', '_scope_'}):
+                close = difflib.get_close_matches(arg, sorted(accepted), n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else f'it takes {sorted(accepted)}'
+                messages.append(f"{name}.{arg}: {cls.__name__} has no argument '{arg}' (it would be ignored); "
+                                f'{hint}')
+    for message in messages:
+        print_log(message, logger='current', level=logging.WARNING)
+    return messages
+
+
+def _metric_class(type_name: str, scope: Optional[str]):
+    from mmengine.registry import METRICS, DefaultScope
+    from mmseg.registry import METRICS as SEG_METRICS
+    name = type_name.split('.')[-1]
+    for registry in ((SEG_METRICS, METRICS) if scope in (None, 'mmseg') else (METRICS, SEG_METRICS)):
+        cls = registry.get(type_name) if '.' in type_name else registry.get(name)
+        if cls is not None:
+            return cls
+    return None
 
 
 def ensure_data_checks(cfg: Config) -> None:
@@ -120,3 +216,72 @@ def end_distributed() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# tools/test.py --out DIR: a manifest that says whether the set of predictions is complete, and a full disk named
+
+MANIFEST = 'manifest.json'
+
+
+def _write_manifest(out_dir: str, data: dict) -> None:
+    import json
+    from .files import atomic_save
+
+    def dump(obj, path):
+        with open(path, 'w') as f:
+            json.dump(obj, f, indent=1)
+    atomic_save(data, os.path.join(out_dir, MANIFEST), saver=dump)
+
+
+def start_prediction_manifest(out_dir: str, config: str, checkpoint: Optional[str]) -> None:
+    """Write ``DIR/manifest.json`` with ``complete: false`` before the first prediction (replacing the manifest of
+    an earlier run in that folder): a run that is interrupted (Ctrl-C, a kill, a full disk) leaves it so."""
+    os.makedirs(out_dir, exist_ok=True)
+    _write_manifest(out_dir, dict(complete=False, config=config, checkpoint=checkpoint,
+                                  note='tools/test.py --out is writing (or was interrupted while writing) these '
+                                       'predictions; complete=true is written only after the last one'))
+
+
+def finish_prediction_manifest(out_dir: str, dataset, config: str, checkpoint: Optional[str]) -> dict:
+    """Rewrite ``DIR/manifest.json`` once every prediction is written: ``complete`` (every image of the test set
+    has its PNG), ``count`` (PNGs of this test set found) and the file names."""
+    from ..engine.hooks import dataset_samples
+    expected = sorted(os.path.splitext(os.path.basename(info['img_path']))[0] + '.png'
+                      for info in dataset_samples(dataset) if info.get('img_path'))
+    present = [name for name in expected if os.path.isfile(os.path.join(out_dir, name))]
+    missing = sorted(set(expected) - set(present))
+    data = dict(complete=not missing, count=len(present), expected=len(expected), config=config,
+                checkpoint=checkpoint, files=present)
+    if missing:
+        data['missing'] = missing
+    _write_manifest(out_dir, data)
+    return data
+
+
+def remove_partial_predictions(out_dir: str) -> List[str]:
+    """After a failed write into ``out_dir``: remove the prediction files that are empty (0 bytes) and the newest
+    one if it does not load (cut short); returns the removed paths."""
+    from PIL import Image
+    removed = []
+    try:
+        names = [n for n in os.listdir(out_dir) if n != MANIFEST]
+    except OSError:
+        return removed
+    paths = [os.path.join(out_dir, n) for n in names]
+    newest = max(paths, key=lambda p: os.lstat(p).st_mtime, default=None)
+    for path in paths:
+        try:
+            bad = os.path.getsize(path) == 0
+            if not bad and path == newest:
+                try:
+                    with Image.open(path) as img:
+                        img.load()
+                except Exception:  # noqa: BLE001 - any file that does not load is partial
+                    bad = True
+            if bad:
+                os.remove(path)
+                removed.append(path)
+        except OSError:
+            continue
+    return removed
