@@ -9,6 +9,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmseg.registry import MODELS
+from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from conftest import ROOT, TINY_CLIP, options_dict
@@ -39,7 +40,8 @@ def one_training_iteration(model, size=64):
     """MMEngine's train_step on two uint8 crops (data preprocessor, loss, backward, SGD step)."""
     model.train()
     n = model.decode_head.num_classes
-    samples = [SegDataSample(metainfo=dict(image_level_labels=[b, n - 1], img_shape=(size, size),
+    samples = [SegDataSample(gt_sem_seg=PixelData(data=torch.randint(0, n, (1, size, size))),
+                             metainfo=dict(image_level_labels=[b, n - 1], img_shape=(size, size),
                                            pad_shape=(size, size), ori_shape=(size, size))) for b in range(2)]
     data = dict(inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8) for _ in range(2)],
                 data_samples=samples)

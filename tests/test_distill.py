@@ -6,6 +6,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmseg.registry import MODELS
+from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from conftest import ROOT, TINY_CLIP, options_dict, run_tool, tiny_options
@@ -51,7 +52,9 @@ def _batch(B=2, size=64):
     inputs = torch.randn(B, 3, size, size)
     samples = []
     for b in range(B):
-        s = SegDataSample()
+        label = torch.randint(0, 20, (1, size, size))
+        label[:, :size // 4] = 255  # ignored rows: no pseudo label there (the distillation reads the label map)
+        s = SegDataSample(gt_sem_seg=PixelData(data=label))
         s.set_metainfo(dict(image_level_labels=[b, 5], img_shape=(size, size), pad_shape=(size, size),
                             ori_shape=(size, size)))
         samples.append(s)

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmseg.registry import MODELS
+from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from conftest import ROOT, TINY_CLIP, options_dict, run_tool, tiny_options
@@ -34,7 +35,8 @@ def tiny_model(config=RECTIFY, **head):
 
 
 def _batch(B=2, size=64):
-    samples = [SegDataSample(metainfo=dict(image_level_labels=[b, 5], img_shape=(size, size),
+    samples = [SegDataSample(gt_sem_seg=PixelData(data=torch.randint(0, 20, (1, size, size))),
+                             metainfo=dict(image_level_labels=[b, 5], img_shape=(size, size),
                                            pad_shape=(size, size), ori_shape=(size, size))) for b in range(B)]
     return torch.randn(B, 3, size, size), samples
 
@@ -47,6 +49,8 @@ def test_conference_constants_are_pinned_per_dataset():
         assert head.type == 'DependentBiasHead' and head.mask_decoder is None
         assert head.gumbel.scale == 1000.0 and head.gumbel.tau == 1.0 and head.gumbel.hard
         assert head.denoise_temperature == 100.0 and head.bias_mode == 'subtract'
+        # the release's ReCLIP_PD thresholds (0.5; Context 0.6), suppressed logits set to -100 (all suppressed -> 0)
+        assert head.denoise_threshold == (0.6 if name == 'context' else 0.5) and head.denoise_fill == -100.0
         assert head.prompt_learner.num_context == 73 and head.prompt_learner.normalize == 'frobenius'
         assert head.bias_projector.hidden_channels == (512, 256)
         assert head.bias_projector.weight_init == 'kaiming_fan_out'
@@ -63,6 +67,9 @@ def test_conference_constants_are_pinned_per_dataset():
         assert student.decode_head.aspp == dict(dilations=(6, 12, 18, 24), norm_cfg=dict(type='BN'),
                                                 act_cfg=dict(type='ReLU'))
         assert student.teacher.config == f'configs/reclip/{name}_rectify.py'
+        assert student.teacher.norm_stats == 'batch'  # the release's teacher runs in train() mode
+        assert student.ignore_label_pixels and 'LoadAnnotations' in [
+            t.type for t in Config.fromfile(f'{ROOT}/configs/reclip/{name}_distill.py').train_dataloader.dataset.pipeline]
         assert student.teacher.cfg_options == dict(model=dict(decode_head=dict(denoise_temperature=10.0,
                                                                                 denoise_threshold=0.5)))
 

@@ -15,4 +15,5 @@ model = dict(
 hypotheses = dict(_delete_=True, mode='whole_image', threshold=0.21, top_k=5, batch_size=64,
                   file='reclip_hypotheses/ade20k_train_whole_image.json')
 work_dir = './work_dirs/reclip_ade20k_distill'  # not work_dirs/ade20k_distill: that is ReCLIP++'s
+train_dataloader = dict(dataset=dict(pipeline={{_base_.distill_train_pipeline}}))  # + labels: ignored pixels
 default_hooks = dict(checkpoint=dict(interval=8000))  # and validation: every tenth of the schedule

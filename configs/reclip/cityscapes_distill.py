@@ -17,6 +17,7 @@ hypotheses = dict(_delete_=True, mode='whole_image', threshold=0.215, top_k=2, b
 work_dir = './work_dirs/reclip_cityscapes_distill'  # not work_dirs/cityscapes_distill: that is ReCLIP++'s
 default_hooks = dict(checkpoint=dict(interval=800))  # and validation: every tenth of the schedule
 
-train_dataloader = dict(batch_size=16)  # as ReCLIP++'s Cityscapes schedule (SPEC.md §9)
+train_dataloader = dict(batch_size=16,  # + labels: ignored pixels
+                        dataset=dict(pipeline={{_base_.distill_train_pipeline}}))  # as ReCLIP++'s Cityscapes schedule (SPEC.md §9)
 optimizer = dict(type='SGD', lr=0.16, momentum=0.9, weight_decay=5e-4)
 optim_wrapper = dict(optimizer=optimizer)

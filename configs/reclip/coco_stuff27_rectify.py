@@ -6,9 +6,8 @@ _base_ = [
     '../_base_/models/reclip_cvpr_vit_b16.py', '../_base_/datasets/coco_stuff27.py',
     '../_base_/schedules/sgd_poly_80k.py', '../_base_/default_runtime.py'
 ]
-# Prompt denoising softmax(100 Z) at test time. The docs give no ReCLIP thresholds: ReCLIP++'s value for this
-# dataset (SPEC.md §7) is used; change it here.
-model = dict(decode_head=dict(class_names={{_base_.vocabulary}}, denoise_threshold=0.95))
+# Prompt denoising softmax(100 Z) at test time with the release's threshold (ReCLIP_PD: 0.5, Context 0.6; SPEC.md §12).
+model = dict(decode_head=dict(class_names={{_base_.vocabulary}}, denoise_threshold=0.5))
 # Whole-image hypotheses: classes with cos(global, T_q) >= 0.2, else the top 8. Their own file, so that they
 # never mix with ReCLIP++'s window hypotheses (hypotheses.file replaces the train pipeline's file).
 hypotheses = dict(_delete_=True, mode='whole_image', threshold=0.2, top_k=8, batch_size=64,

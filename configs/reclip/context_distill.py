@@ -15,4 +15,5 @@ model = dict(
 hypotheses = dict(_delete_=True, mode='whole_image', threshold=0.2, top_k=6, batch_size=64,
                   file='reclip_hypotheses/context59_train_whole_image.json')
 work_dir = './work_dirs/reclip_context_distill'  # not work_dirs/context_distill: that is ReCLIP++'s
+train_dataloader = dict(dataset=dict(pipeline={{_base_.distill_train_pipeline}}))  # + labels: ignored pixels
 default_hooks = dict(checkpoint=dict(interval=4000))  # and validation: every tenth of the schedule

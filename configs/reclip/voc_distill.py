@@ -15,4 +15,5 @@ model = dict(
 hypotheses = dict(_delete_=True, mode='whole_image', threshold=0.23, top_k=2, batch_size=64,
                   file='reclip_hypotheses/voc20_train_whole_image.json')
 work_dir = './work_dirs/reclip_voc_distill'  # not work_dirs/voc_distill: that is ReCLIP++'s
+train_dataloader = dict(dataset=dict(pipeline={{_base_.distill_train_pipeline}}))  # + labels: ignored pixels
 default_hooks = dict(checkpoint=dict(interval=2000))  # and validation: every tenth of the schedule

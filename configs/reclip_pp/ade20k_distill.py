@@ -11,4 +11,5 @@ model = dict(
     decode_head=dict(class_names={{_base_.vocabulary}}),
     teacher=dict(config='configs/reclip_pp/ade20k_rectify.py',
                  checkpoint='work_dirs/ade20k_rectify/iter_80000.pth'))
+train_dataloader = dict(dataset=dict(pipeline={{_base_.distill_train_pipeline}}))  # + labels: ignored pixels
 default_hooks = dict(checkpoint=dict(interval=8000))  # and validation: every tenth of the schedule

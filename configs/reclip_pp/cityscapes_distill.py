@@ -14,6 +14,7 @@ model = dict(
 default_hooks = dict(checkpoint=dict(interval=800))  # and validation: every tenth of the schedule
 
 # SPEC.md §9: Cityscapes trains at batch 16 with lr 0.16.
-train_dataloader = dict(batch_size=16)
+train_dataloader = dict(batch_size=16,  # + labels: ignored pixels
+                        dataset=dict(pipeline={{_base_.distill_train_pipeline}}))
 optimizer = dict(type='SGD', lr=0.16, momentum=0.9, weight_decay=5e-4)
 optim_wrapper = dict(optimizer=optimizer)

@@ -11,4 +11,5 @@ model = dict(
     decode_head=dict(class_names={{_base_.vocabulary}}),
     teacher=dict(config='configs/reclip_pp/voc_rectify.py',
                  checkpoint='work_dirs/voc_rectify/iter_20000.pth'))
+train_dataloader = dict(dataset=dict(pipeline={{_base_.distill_train_pipeline}}))  # + labels: ignored pixels
 default_hooks = dict(checkpoint=dict(interval=2000))  # and validation: every tenth of the schedule

@@ -47,7 +47,8 @@ class DependentBiasHead(BiasRectifiedHead):
     ``L_cls = ⟨F, R̂⟩`` (B, C, h, w) and the positional bias map ``S = PositionalBiasNet(P)`` (1, C, h, w).
 
     Defaults are the conference version's: no decoder, Gumbel scale 1000, test-time prompt denoising with
-    ``softmax(100·Z)``. Giving a ``mask_decoder`` puts ReCLIP++'s decoder on ``[F, L_q − (L_cls + S)]`` (the
+    ``softmax(100·Z)`` whose suppressed logits are set to -100 (the release: an image with every class suppressed
+    is predicted class 0 everywhere; ``denoise_fill=None`` keeps argmax Z instead). Giving a ``mask_decoder`` puts ReCLIP++'s decoder on ``[F, L_q − (L_cls + S)]`` (the
     paper's Table III, second and third rows). Training and loss are ``BiasRectifiedHead``'s.
     """
     class_count_key = 'bias_projector.conv3.weight'
@@ -60,10 +61,11 @@ class DependentBiasHead(BiasRectifiedHead):
                  mask_decoder: Optional[dict] = None,
                  gumbel: dict = dict(type='GumbelMask', scale=1000.0, tau=1.0),
                  denoise_temperature: float = 100.0,
+                 denoise_fill: Optional[float] = -100.0,
                  **kwargs):
         super().__init__(class_names=class_names, text_encoder=text_encoder, prompt_learner=prompt_learner,
                          bias_projector=bias_projector, mask_decoder=mask_decoder, gumbel=gumbel,
-                         denoise_temperature=denoise_temperature, **kwargs)
+                         denoise_temperature=denoise_temperature, denoise_fill=denoise_fill, **kwargs)
         if getattr(self.bias_projector, 'num_layers', 3) != 3:
             raise ValueError('DependentBiasHead: the checkpoint layout assumes a three-conv PositionalBiasNet')
 

@@ -29,7 +29,10 @@ INHERITED_KEYS = ('decode_head.prompt_learner.context', )
 STUDENT_CLASSIFIERS = ('rmg', 'query_bias', 'query', 'query_minus_reference')
 # RectifiedDistillHead arguments that are dimensions of the teacher's CLIP (None in a config: taken from it).
 STUDENT_DIMS = dict(channels='embed_dim', clip_width='width', clip_positions='positions')
-TEACHER_KEYS = {'config', 'checkpoint', 'cfg_options', 'clip'}
+TEACHER_KEYS = {'config', 'checkpoint', 'cfg_options', 'clip', 'norm_stats'}
+# How the teacher's BatchNorms normalise: 'running' (eval mode: stored statistics) or 'batch' (ReCLIP's release runs
+# its teacher in train() mode, so its positional-bias net normalises with the statistics of the current map).
+TEACHER_NORM_STATS = ('running', 'batch')
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -245,17 +248,27 @@ class ReCLIPDistiller(EncoderDecoder):
         teacher: dict(config=rectification config path, checkpoint=its checkpoint, cfg_options=overrides of the
             teacher config, clip=CLIP options given to every ``clip`` of the teacher config at once, e.g.
             ``dict(model_name='reclip-tiny', pretrained=None)`` offline or ``dict(model_name='ViT-L-14',
-            pretrained='/path/ViT-L-14.pt')``). The student head's ``channels`` / ``clip_width`` /
+            pretrained='/path/ViT-L-14.pt')``), norm_stats='running' (the teacher's BatchNorms use their stored
+            statistics) or 'batch' (ReCLIP's release: its teacher runs in train() mode, so the positional-bias
+            net normalises with the current map's statistics). The student head's ``channels`` / ``clip_width`` /
             ``clip_positions`` left ``None`` are read from that CLIP's architecture (no weights loaded).
+        ignore_label_pixels: pixels whose label is the head's ``ignore_index`` (255: ignored / background after
+            ``reduce_zero_label``, and the batch padding) get no pseudo label, as in the release (SPEC.md §8); the
+            label's classes are never read. Needs ``LoadAnnotations`` in the train pipeline (the dataset bases'
+            ``distill_train_pipeline``). False: every pixel gets the teacher's label.
     """
 
-    def __init__(self, teacher: dict, decode_head: dict, **kwargs):
+    def __init__(self, teacher: dict, decode_head: dict, ignore_label_pixels: bool = True, **kwargs):
         teacher = dict(teacher)
         unknown = sorted(set(teacher) - TEACHER_KEYS)
         if unknown:
             raise ValueError(f'model.teacher has unknown keys {unknown}; it takes {sorted(TEACHER_KEYS)}')
+        if teacher.get('norm_stats', 'running') not in TEACHER_NORM_STATS:
+            raise ValueError(f"model.teacher.norm_stats must be one of {TEACHER_NORM_STATS}, got "
+                             f"{teacher.get('norm_stats')!r}")
         super().__init__(decode_head=student_head_from_teacher(decode_head, teacher), **kwargs)
         self.teacher_cfg = teacher
+        self.ignore_label_pixels = ignore_label_pixels
         self.__dict__['_teacher'] = None  # outside the module tree: never in checkpoints, optimisers or DDP
 
     def _apply(self, fn, *args, **kwargs):
@@ -293,11 +306,32 @@ class ReCLIPDistiller(EncoderDecoder):
         labels = torch.stack([p.pred_sem_seg.data[0] for p in preds]).long()
         return labels, teacher.backbone(inputs).dense
 
+    def drop_ignored_pixels(self, pseudo: torch.Tensor, data_samples: SampleList) -> torch.Tensor:
+        """``pseudo`` (B, H, W) with the head's ``ignore_index`` wherever the sample's label map has it."""
+        ignore = self.decode_head.ignore_index
+        out = pseudo.clone()
+        for b, sample in enumerate(data_samples):
+            if 'gt_sem_seg' not in sample:
+                raise KeyError(
+                    f"ReCLIPDistiller: training sample {sample.metainfo.get('img_path', '?')} has no label map, so "
+                    f"the ignored pixels (255) cannot be left out of the pseudo labels as the release does. Put "
+                    f"dict(type='LoadAnnotations') in the train pipeline (the dataset bases' distill_train_pipeline, "
+                    f"used by configs/reclip*/*_distill.py), or set model.ignore_label_pixels=False to label every "
+                    f"pixel.")
+            gt = sample.gt_sem_seg.data[0].to(pseudo.device)
+            if gt.shape != pseudo.shape[-2:]:
+                raise ValueError(f'ReCLIPDistiller: label map {tuple(gt.shape)} of '
+                                 f"{sample.metainfo.get('img_path', '?')} differs from the input {tuple(pseudo.shape[-2:])}")
+            out[b][gt == ignore] = ignore
+        return out
+
     def loss(self, inputs: torch.Tensor, data_samples: SampleList) -> dict:
         head = self.decode_head
         if hasattr(head, 'inherit_from') and not bool(head.inherited):  # DeepLabV2Head (own head) inherits nothing
             head.inherit_from(self.teacher.decode_head)
         pseudo, teacher_feats = self.teacher_outputs(inputs)
+        if self.ignore_label_pixels:
+            pseudo = self.drop_ignored_pixels(pseudo, data_samples)
         x = self.extract_feat(inputs)
         image_labels = [BiasRectifiedHead.image_level_labels(s) for s in data_samples]
         losses = head.loss_distill(x, pseudo, teacher_feats, image_labels)
@@ -374,10 +408,11 @@ def student_head_from_teacher(decode_head: dict, teacher: dict) -> dict:
 
 
 def build_teacher(config: str, checkpoint: Optional[str], cfg_options: Optional[dict] = None,
-                  clip: Optional[dict] = None) -> nn.Module:
+                  clip: Optional[dict] = None, norm_stats: str = 'running') -> nn.Module:
     """The frozen rectified model of ``config`` with the weights of ``checkpoint``; ``cfg_options`` and ``clip``
-    as in ``teacher_config``. Refuses checkpoints of another stage or class count with a message that says what
-    it expected."""
+    as in ``teacher_config``. ``norm_stats='batch'`` keeps its BatchNorms normalising with batch statistics (ReCLIP's
+    release); everything else stays in eval mode. Refuses checkpoints of another stage or class count with a
+    message that says what it expected."""
     config = resolve_teacher_config(config)
     if not checkpoint or not os.path.isfile(checkpoint):
         raise FileNotFoundError(f'teacher checkpoint {checkpoint!r} does not exist (model.teacher.checkpoint): train '
@@ -402,6 +437,13 @@ def build_teacher(config: str, checkpoint: Optional[str], cfg_options: Optional[
         raise ValueError(f'teacher checkpoint {checkpoint} was trained for {n} classes but {config} has '
                          f'{teacher.decode_head.num_classes}')
     load_checkpoint(teacher, checkpoint, map_location='cpu', strict=True)
+    if norm_stats not in TEACHER_NORM_STATS:
+        raise ValueError(f'model.teacher.norm_stats must be one of {TEACHER_NORM_STATS}, got {norm_stats!r}')
     teacher.requires_grad_(False).eval()
-    teacher.train = lambda mode=True: teacher  # always in eval mode (BN statistics, no Gumbel)
+    if norm_stats == 'batch':  # train() only for the norms: the prediction path has no other train-mode behaviour
+        batch_norms = [m for m in teacher.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        for m in batch_norms:
+            m.train()
+            m.momentum = 0.0  # the stored statistics stay those of the checkpoint
+    teacher.train = lambda mode=True: teacher  # the student's train()/eval() never reaches the teacher
     return teacher

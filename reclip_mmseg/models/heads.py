@@ -14,14 +14,20 @@ from ..utils.lru import GridCache
 from .bias import bias_logits
 
 
-def prompt_denoise(logits: torch.Tensor, threshold: float, temperature: float = 10.0) -> torch.Tensor:
+def prompt_denoise(logits: torch.Tensor, threshold: float, temperature: float = 10.0,
+                   fill: Optional[float] = None) -> torch.Tensor:
     """MaskCLIP's prompt denoising: with ``p = softmax(temperature · logits)`` over classes, a class whose maximum
-    over the image's pixels is below ``threshold`` is pushed far down (its logits minus 1e4, so that the order
-    among suppressed classes survives when every class is suppressed). Off when ``threshold <= 0``."""
+    over the image's pixels is below ``threshold`` is suppressed. ``fill=None``: its logits minus 1e4, so the order
+    among suppressed classes survives when every class is suppressed (argmax Z). ``fill=v``: its logits set to
+    ``v`` (ReCLIP's release: -100, so an image whose classes are all suppressed is class 0 everywhere). Off when
+    ``threshold <= 0``."""
     if threshold <= 0:
         return logits
     prob_max = torch.softmax(temperature * logits, dim=1).amax(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
-    return logits - 1e4 * (prob_max < threshold).to(logits.dtype)
+    suppressed = prob_max < threshold
+    if fill is None:
+        return logits - 1e4 * suppressed.to(logits.dtype)
+    return torch.where(suppressed, torch.full_like(logits, fill), logits)
 
 
 def check_head_checkpoint(head, state_dict, prefix: str, decoder_key: str, expected: str) -> None:
@@ -79,6 +85,7 @@ class _CLIPTextHead(BaseDecodeHead):
                  text_encoder: Optional[dict] = None,
                  denoise_threshold: float = 0.0,
                  denoise_temperature: float = 10.0,
+                 denoise_fill: Optional[float] = None,
                  **kwargs):
         names = resolve_class_names(class_names)
         if len(names) < 2:  # MMSeg would switch to binary (sigmoid-threshold) segmentation
@@ -100,6 +107,7 @@ class _CLIPTextHead(BaseDecodeHead):
         self.embed_dim = embed_dim
         self.denoise_threshold = denoise_threshold
         self.denoise_temperature = denoise_temperature
+        self.denoise_fill = denoise_fill
         # Not persistent: rebuilt from the text encoder (disk cache) rather than stored in checkpoints.
         self.register_buffer('query_embeds', encoder.class_embeddings(names), persistent=False)
 
@@ -115,7 +123,7 @@ class _CLIPTextHead(BaseDecodeHead):
         return torch.einsum('bdhw,cd->bchw', features, self.current_query_embeds().to(features.dtype))
 
     def predict_by_feat(self, seg_logits: torch.Tensor, batch_img_metas: List[dict]) -> torch.Tensor:
-        seg_logits = prompt_denoise(seg_logits, self.denoise_threshold, self.denoise_temperature)
+        seg_logits = prompt_denoise(seg_logits, self.denoise_threshold, self.denoise_temperature, self.denoise_fill)
         # Channels-last logits: MMSeg's post-processing then takes its argmax over the class dimension along
         # contiguous memory (7x faster on CPU at 20 classes; ~5% of the backbone's time otherwise).
         return super().predict_by_feat(seg_logits.contiguous(memory_format=torch.channels_last), batch_img_metas)

@@ -19,6 +19,9 @@ train_pipeline = [  # unsupervised: no mask is loaded for training
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
+# Distillation (SPEC.md §8): the label map comes along only to mark the pixels that get no pseudo label (255:
+# ignored / background, and the padding); its classes are never read. Used by the *_distill.py configs.
+distill_train_pipeline = train_pipeline[:2] + [dict(type='LoadAnnotations')] + train_pipeline[2:]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=scale, keep_ratio=True),

@@ -32,6 +32,8 @@ model = dict(
         loss_text=dict(type='MaskedContrastiveLoss', logit_scale=100.0, loss_weight=0.5, loss_name='loss_text')),
     # cfg_options: overrides of the teacher config; clip: CLIP options given to every CLIP of the teacher config
     # (backbone and text encoder), e.g. clip.model_name=reclip-tiny clip.pretrained=None offline
-    teacher=dict(config=None, checkpoint=None, cfg_options=dict(), clip=dict()),
+    # norm_stats: 'running' (the teacher's BatchNorms use their stored statistics) or 'batch' (ReCLIP's release)
+    teacher=dict(config=None, checkpoint=None, cfg_options=dict(), clip=dict(), norm_stats='running'),
+    ignore_label_pixels=True,  # pixels labelled 255 (ignored / background, padding) get no pseudo label (SPEC §8)
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

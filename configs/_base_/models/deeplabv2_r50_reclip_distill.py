@@ -9,4 +9,7 @@ model = dict(
         classifier='query_minus_reference',
         aspp=dict(dilations=(6, 12, 18, 24), norm_cfg=dict(type='BN'), act_cfg=dict(type='ReLU'))),
     # nested, so that --cfg-options model.teacher.cfg_options.model.X=... merges with it instead of replacing it
-    teacher=dict(cfg_options=dict(model=dict(decode_head=dict(denoise_temperature=10.0, denoise_threshold=0.5)))))
+    # norm_stats='batch': the release runs its teacher in train() mode, so the PE net's BatchNorms normalise with
+    # the statistics of the current positional map, never the stored ones ('running' is the switch).
+    teacher=dict(norm_stats='batch',
+                 cfg_options=dict(model=dict(decode_head=dict(denoise_temperature=10.0, denoise_threshold=0.5)))))

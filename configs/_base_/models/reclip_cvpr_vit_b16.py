@@ -11,4 +11,5 @@ model = dict(
                             norm_cfg=dict(type='BN'), weight_init='kaiming_fan_out'),
         mask_decoder=None,  # no decoder in the conference version (Table III adds ReCLIP++'s)
         gumbel=dict(scale=1000.0),
-        denoise_temperature=100.0))  # test-time prompt denoising with softmax(100 Z)
+        denoise_temperature=100.0,  # test-time prompt denoising with softmax(100 Z) ...
+        denoise_fill=-100.0))  # ... whose suppressed logits are set to -100: all suppressed -> class 0 (release)
