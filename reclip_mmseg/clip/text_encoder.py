@@ -26,7 +26,7 @@ from mmseg.registry import MODELS
 
 from ..utils import atomic_save, load_or_none, main_process_first
 from .loader import FrozenCLIPModule
-from .vocabularies import prompt_name, resolve_templates
+from .vocabularies import class_words, resolve_templates
 
 DEFAULT_CACHE_DIR = os.path.join(os.path.expanduser('~'), '.cache', 'reclip_mmseg')
 
@@ -43,12 +43,15 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
         cache_dir: where class embeddings are cached (None: ``$RECLIP_CACHE_DIR`` or ~/.cache/reclip_mmseg;
             False: no disk cache).
         batch_size: prompts per text forward when building ensembles.
-        use_prompt_names: feed CLIP the readable spelling of dataset names ('pottedplant' -> 'potted plant',
-            ``PROMPT_NAMES``). False feeds the raw dataset names, as TagCLIP / ZegCLIP's text embeddings do.
+        words: the words CLIP reads for each class name (:func:`reclip_mmseg.clip.vocabularies.class_words`):
+            'readable' (dataset spellings made readable, 'pottedplant' -> 'potted plant'), 'release' (the ReCLIP
+            releases' per-dataset lists: 'airplane', 'tv monitor', 'food things', ...; the ReCLIP family's
+            configs), 'raw' (the dataset names as they are, as TagCLIP / ZegCLIP), or a dict {name: words}.
+        use_prompt_names: the older switch; False means ``words='raw'``.
     """
 
     def __init__(self, clip: Optional[dict] = None, templates='reclip85', cache_dir=None, batch_size: int = 256,
-                 use_prompt_names: bool = True, init_cfg=None):
+                 words='readable', use_prompt_names: Optional[bool] = None, init_cfg=None):
         super().__init__(clip=clip, init_cfg=init_cfg)
         model = self.clip_model
         if getattr(model, 'text_pool_type', 'argmax') != 'argmax' or not hasattr(model, 'token_embedding'):
@@ -59,7 +62,11 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
             cache_dir = os.environ.get('RECLIP_CACHE_DIR', DEFAULT_CACHE_DIR)
         self.cache_dir = cache_dir or None
         self.batch_size = batch_size
-        self.use_prompt_names = use_prompt_names
+        if use_prompt_names is not None:
+            words = words if use_prompt_names else 'raw'
+        class_words(('a', 'b'), words)  # an unknown choice fails here, at build
+        self.words = words
+        self.use_prompt_names = words != 'raw'
         self.tokenizer = open_clip.get_tokenizer(self.clip_cfg['model_name'])
         self.context_length = model.positional_embedding.shape[0]
         self.width = model.token_embedding.weight.shape[1]
@@ -69,9 +76,13 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
         return self.tokenizer(list(texts)).to(self.clip_model.token_embedding.weight.device)
 
+    def prompt_texts(self, class_names: Sequence[str]) -> Tuple[str, ...]:
+        """The words each class name becomes inside the templates (``words``; distinct for distinct classes)."""
+        return class_words(class_names, self.words)
+
     def prompt_text(self, name: str) -> str:
-        """The words a class name becomes inside the templates."""
-        return prompt_name(name) if self.use_prompt_names else name.strip()
+        """The words of one class name on its own ('release' lists are per vocabulary: use ``prompt_texts``)."""
+        return self.prompt_texts((name, ))[0]
 
     @property
     def embed_dim(self) -> int:
@@ -111,7 +122,7 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
         Cached in memory and on disk, keyed by weights, templates and class names; written atomically by the
         main process first, so ranks never race and a second start is a file read.
         """
-        names = [self.prompt_text(n) for n in class_names]
+        names = list(self.prompt_texts(class_names))
         key = self._cache_key(names)
         device = self.clip_model.token_embedding.weight.device
         if key in self._memory_cache:
@@ -192,7 +203,7 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
         if n_name < 1:
             raise ValueError(f'num_context={num_context} leaves no room for the class name in '
                              f'{self.context_length} positions')
-        names = [self.prompt_text(n) for n in class_names]
+        names = list(self.prompt_texts(class_names))
         full = self.tokenizer(names)  # (C, 77): SOS, name, EOT, 0...
         ids = torch.full((len(names), self.context_length), context_token_id, dtype=torch.long)
         ids[:, 0] = full[:, 0]

@@ -1,8 +1,11 @@
-"""Class vocabularies of the five benchmarks and the prompt templates of the Query head (SPEC.md §2).
+"""Class vocabularies of the benchmarks, the words fed to CLIP for them, and the prompt templates (docs: the
+Query head, SPEC.md §2; the release's words, SPEC.md §14).
 
 A vocabulary is the dataset's own class list (the names in the dataset's ``METAINFO``), so a config's class
-list can be checked against it name by name. The text fed to CLIP is the class name with ``PROMPT_NAMES``
-applied (dataset spellings such as 'pottedplant' are not words CLIP's tokenizer knows well).
+list can be checked against it name by name. The words CLIP reads are chosen per family (``class_words``):
+'release' (ReCLIP / ReCLIP++: the authors' per-dataset lists, ``RELEASE_WORDS``), 'readable' (dataset spellings
+made readable, ``PROMPT_NAMES``: 'pottedplant' -> 'potted plant') or 'raw' (the dataset names as they are, as
+TagCLIP / ZegCLIP feed them). No two classes may read the same words: their embeddings would be identical.
 """
 from typing import Dict, List, Sequence, Tuple, Union
 
@@ -33,12 +36,65 @@ VOCABULARIES: Dict[str, Tuple[str, ...]] = {
     'coco_stuff171': tuple(COCOStuffDataset.METAINFO['classes']),
 }
 
-# Dataset spelling -> words for the prompt. Names absent here are used as they are (stripped).
+# Dataset spelling -> words for the prompt ('readable'). Names absent here are used as they are (stripped).
 PROMPT_NAMES: Dict[str, str] = {
     'diningtable': 'dining table', 'pottedplant': 'potted plant', 'tvmonitor': 'tv monitor',
-    'food-things': 'food', 'furniture-things': 'furniture', 'food-stuff': 'food', 'furniture-stuff': 'furniture',
-    'rawmaterial': 'raw material',
+    'food-things': 'food things', 'furniture-things': 'furniture things', 'food-stuff': 'food stuff',
+    'furniture-stuff': 'furniture stuff', 'rawmaterial': 'raw material',
 }
+
+# The words ReCLIP's and ReCLIP++'s releases feed CLIP (their own per-dataset lists, in dataset order; SPEC.md
+# §14), for the Query and the Reference prompts alike. The dataset names (``VOCABULARIES``) stay MMSeg's.
+_ADE150_WORDS = (
+    'wall, building, sky, floor, tree, ceiling, road, bed, windowpane, grass, cabinet, sidewalk, person, earth, '
+    'door, table, mountain, plant, curtain, chair, car, water, painting, sofa, shelf, house, sea, mirror, rug, '
+    'field, armchair, seat, fence, desk, rock, wardrobe, lamp, bathtub, railing, cushion, base, box, column, '
+    'signboard, chest of drawers, counter, sand, sink, skyscraper, fireplace, refrigerator, grandstand, path, '
+    'stairs, runway, case, pool table, pillow, screen door, stairway, river, bridge, bookcase, blind, coffee table, '
+    'toilet, flower, book, hill, bench, countertop, stove, palm, kitchen island, computer, swivel chair, boat, bar, '
+    'arcade machine, hovel, bus, towel, light, truck, tower, chandelier, awning, streetlight, booth, '
+    'television receiver, airplane, dirt track, apparel, pole, land, bannister, escalator, ottoman, bottle, '
+    'buffet, poster, stage, van, ship, fountain, conveyer belt, canopy, washer, plaything, swimming pool, stool, '
+    'barrel, basket, waterfall, tent, bag, minibike, cradle, oven, ball, food, step, tank, trade name, microwave, '
+    'pot, animal, bicycle, lake, dishwasher, screen, blanket, sculpture, hood, sconce, vase, traffic light, tray, '
+    'ashcan, fan, pier, crt screen, plate, monitor, bulletin board, shower, radiator, glass, clock, flag')
+_STUFF171_WORDS = (
+    'person, bicycle, car, motorcycle, airplane, bus, train, truck, boat, traffic light, fire hydrant, stop sign, '
+    'parking meter, bench, bird, cat, dog, horse, sheep, cow, elephant, bear, zebra, giraffe, backpack, umbrella, '
+    'handbag, tie, suitcase, frisbee, skis, snowboard, sports ball, kite, baseball bat, baseball glove, skateboard, '
+    'surfboard, tennis racket, bottle, wine glass, cup, fork, knife, spoon, bowl, banana, apple, sandwich, orange, '
+    'broccoli, carrot, hot dog, pizza, donut, cake, chair, couch, potted plant, bed, dining table, toilet, tv, '
+    'laptop, mouse, remote, keyboard, cell phone, microwave, oven, toaster, sink, refrigerator, book, clock, vase, '
+    'scissors, teddy bear, hair drier, toothbrush, banner, blanket, branch, bridge, building, bush, cabinet, cage, '
+    'cardboard, carpet, ceiling, tile ceiling, cloth, clothes, clouds, counter, cupboard, curtain, desk, dirt, '
+    'door, fence, marble floor, floor, stone floor, tile floor, wood floor, flower, fog, food, fruit, furniture, '
+    'grass, gravel, ground, hill, house, leaves, light, mat, metal, mirror, moss, mountain, mud, napkin, net, '
+    'paper, pavement, pillow, plant, plastic, platform, playingfield, railing, railroad, river, road, rock, roof, '
+    'rug, salad, sand, sea, shelf, sky, skyscraper, snow, solid, stairs, stone, straw, structural, table, tent, '
+    'textile, towel, tree, vegetable, brick wall, concrete wall, wall, panel wall, stone wall, tile wall, '
+    'wood wall, water, waterdrops, blind window, window, wood')
+RELEASE_WORDS: Dict[str, Tuple[str, ...]] = {
+    'voc20': ('airplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'dining table',
+              'dog', 'horse', 'motorbike', 'person', 'potted plant', 'sheep', 'sofa', 'train', 'tv monitor'),
+    'context59': (
+        'airplane', 'bag', 'bed', 'bedclothes', 'bench', 'bicycle', 'bird', 'boat', 'book', 'bottle', 'building',
+        'bus', 'cabinet', 'car', 'cat', 'ceiling', 'chair', 'cloth', 'computer', 'cow', 'cup', 'curtain', 'dog',
+        'door', 'fence', 'floor', 'flower', 'food', 'grass', 'ground', 'horse', 'keyboard', 'light', 'motorbike',
+        'mountain', 'mouse', 'person', 'plate', 'platform', 'potted plant', 'road', 'rock', 'sheep', 'shelves',
+        'sidewalk', 'sign', 'sky', 'snow', 'sofa', 'table', 'track', 'train', 'tree', 'truck', 'tv monitor', 'wall',
+        'water', 'window', 'wood'),
+    'ade20k': tuple(_ADE150_WORDS.split(', ')),
+    'cityscapes': ('road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light', 'traffic sign',
+                   'vegetation', 'terrain', 'sky', 'person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle',
+                   'bicycle'),
+    'coco_stuff27': ('electronic', 'appliance', 'food things', 'furniture things', 'indoor', 'kitchen', 'accessory',
+                     'animal', 'outdoor', 'person', 'sports', 'vehicle', 'ceiling', 'floor', 'food stuff',
+                     'furniture stuff', 'raw material', 'textile', 'wall', 'window', 'building', 'ground', 'plant',
+                     'sky', 'solid', 'structural', 'water'),
+    'coco_stuff171': tuple(_STUFF171_WORDS.split(', ')),
+}
+WORD_CHOICES = ('release', 'readable', 'raw')
+
 
 # The 80 ImageNet templates of CLIP (as open_clip ships them) plus ReCLIP++'s 5 scene templates.
 IMAGENET_TEMPLATES: Tuple[str, ...] = tuple(t('{}') for t in OPENAI_IMAGENET_TEMPLATES)
@@ -82,8 +138,43 @@ def resolve_class_names(classes: Union[str, Sequence[str]]) -> Tuple[str, ...]:
 
 
 def prompt_name(name: str) -> str:
+    """The 'readable' words of one dataset class name."""
     name = name.strip()
     return PROMPT_NAMES.get(name, name)
+
+
+def _normalised(text: str) -> str:
+    return ' '.join(text.lower().split())  # what CLIP's tokenizer reads the same (it lower-cases, folds spaces)
+
+
+def class_words(class_names: Sequence[str], words: Union[str, Dict[str, str]] = 'readable') -> Tuple[str, ...]:
+    """The words CLIP reads for each class.
+
+    ``words``: 'release' (the ReCLIP releases' list when ``class_names`` is a benchmark vocabulary that has one,
+    ``RELEASE_WORDS``; other class lists fall back to 'readable'), 'readable' (``PROMPT_NAMES``), 'raw' (the names
+    stripped), or a dict {dataset name: words} (names not in it: 'readable'). Two classes that would read the same
+    words (case and spacing aside) are an error: their text embeddings would be identical."""
+    names = tuple(class_names)
+    if isinstance(words, dict):
+        texts = tuple(words.get(n, prompt_name(n)).strip() for n in names)
+    elif words == 'raw':
+        texts = tuple(n.strip() for n in names)
+    elif words == 'readable':
+        texts = tuple(prompt_name(n) for n in names)
+    elif words == 'release':
+        key = next((k for k, v in VOCABULARIES.items() if v == names and k in RELEASE_WORDS), None)
+        texts = RELEASE_WORDS[key] if key else tuple(prompt_name(n) for n in names)
+    else:
+        raise ValueError(f"text_encoder.words must be one of {WORD_CHOICES} or a dict {{class name: words}}, "
+                         f"got {words!r}")
+    seen: Dict[str, str] = {}
+    for name, text in zip(names, texts):
+        other = seen.setdefault(_normalised(text), name)
+        if other != name:
+            raise ValueError(f"classes '{other}' and '{name}' would both be read by CLIP as '{text}' "
+                             f"(text_encoder.words={words!r}), so they could never be told apart; give them "
+                             f"different words (text_encoder.words={{{name!r}: '...'}})")
+    return texts
 
 
 def resolve_templates(templates: Union[str, Sequence[str]]) -> Tuple[str, ...]:

@@ -7,7 +7,9 @@ model = dict(
     decode_head=dict(
         type='BiasRectifiedHead',
         class_names='voc20',
-        text_encoder=dict(type='OpenCLIPTextEncoder', clip={{_base_.clip}}, templates='reclip85'),
+        # words='release': the words the ReCLIP releases feed CLIP per dataset ('airplane', 'tv monitor',
+        # 'food things', ...; SPEC.md §14), for the Query and the Reference prompts; 'readable' is the switch
+        text_encoder=dict(type='OpenCLIPTextEncoder', clip={{_base_.clip}}, templates='reclip85', words='release'),
         prompt_learner=dict(
             type='ReferencePromptLearner',
             num_context=73,  # release: 73 context tokens, 3 positions left for the name
