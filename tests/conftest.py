@@ -89,8 +89,9 @@ def options_dict(options):
 DETERMINISTIC_ENV = dict(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', MKL_DYNAMIC='FALSE')
 
 
-def run_tool(*args, timeout=300, check=True, env=None):
-    """Run a script of tools/ with this interpreter; on failure show its output."""
+def run_tool(*args, timeout=600, check=True, env=None):
+    """Run a script of tools/ with this interpreter; on failure show its output. The timeout is for hangs only:
+    a busy machine may take minutes."""
     proc = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           env=None if env is None else dict(os.environ, **env))
     if check and proc.returncode != 0:

@@ -116,7 +116,7 @@ print(json.dumps(dict(before=before, after=after)))
 
 def test_importing_the_plugin_changes_no_upstream_registry_entry():
     proc = subprocess.run([sys.executable, '-c', _registry_snapshot_script(True)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+                          cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     snap = json.loads(proc.stdout.strip().splitlines()[-1])
     before, after = snap['before'], snap['after']
@@ -158,7 +158,7 @@ def test_gen_hypotheses_derives_the_window_from_the_crop_size_and_says_so(voc_ro
               f'sys.argv = ["gen_hypotheses.py", "{RECTIFY}", "--out", "{out}", "--cfg-options", '
               + ', '.join(f'"{o}"' for o in tiny_options(voc_root)) + ', "crop_size=(60,60)"]\n'
               'runpy.run_path("tools/gen_hypotheses.py", run_name="__main__")\n')
-    proc = subprocess.run([sys.executable, '-c', script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, '-c', script], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'crop_size (60, 60) / 6 = 10 px' in proc.stdout
     assert json.load(open(out))['window_size'] == 10 and json.load(open(out))['window_stride'] == 5
