@@ -353,8 +353,9 @@ def test_config_family_constants():
         assert (h.seen_bias, h.trusty_eval, h.trusty_target) == (0.1, 'both', 'unseen_gt')
         loss = h.loss_decode
         assert (loss.mask_weight, loss.dice_weight, loss.trusty_weight) == (20.0, 1.0, 10.0)
-        assert cfg.train_cfg.max_iters == iters and cfg.param_scheduler[1].end == iters
-        assert cfg.param_scheduler[0].end == 1500 and cfg.param_scheduler[1].eta_min == 1e-6
+        sched, = cfg.param_scheduler  # mmcv 1.x's warm-up x poly (tests/test_tagclip_release.py)
+        assert sched.type == 'WarmupPolyLR' and cfg.train_cfg.max_iters == iters and sched.end == iters
+        assert (sched.warmup_iters, sched.warmup_ratio, sched.power, sched.eta_min) == (1500, 1e-6, 0.9, 1e-6)
         assert cfg.optim_wrapper.optimizer.lr == 2e-5 and cfg.optim_wrapper.optimizer.weight_decay == 0.01
         keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
         assert keys.backbone.lr_mult == 10 and keys.head.lr_mult == 10 and keys.text_encoder.lr_mult == 0
@@ -398,7 +399,7 @@ def tiny_tagclip_options(voc_root, iters=2, interval=None):
     opts += [f'val_dataloader.dataset.data_root={voc_root}', f'test_dataloader.dataset.data_root={voc_root}',
              f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={interval}',
              f'default_hooks.checkpoint.interval={interval}',
-             'param_scheduler.0.end=1', 'param_scheduler.1.begin=1', f'param_scheduler.1.end={iters}',
+             'param_scheduler.0.warmup_iters=1', f'param_scheduler.0.end={iters}',
              'default_hooks.logger.interval=1', 'randomness.seed=0']
     return opts
 

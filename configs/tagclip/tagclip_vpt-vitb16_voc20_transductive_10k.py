@@ -7,7 +7,7 @@ model = dict(decode_head=dict(self_training=True, seen_bias=0.0, use_trusty=Fals
 load_from = 'work_dirs/tagclip_vpt-vitb16_voc20_inductive_20k/iter_10000.pth'
 max_iters = 10000
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, begin=0, end=1500, by_epoch=False),
-    dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=1500, end=max_iters, by_epoch=False)]
+    dict(type='WarmupPolyLR', power=0.9, eta_min=1e-6, warmup_iters=1500, warmup_ratio=1e-6, begin=0,
+         end=max_iters, by_epoch=False)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(checkpoint=dict(interval=5000))

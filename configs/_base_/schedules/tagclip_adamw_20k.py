@@ -1,6 +1,6 @@
 # TagCLIP / ZegCLIP schedule (TAGCLIP.md §4.1-4.2): AdamW 2e-5, wd 0.01, x10 on the backbone (prompts) and the head
-# (so 2e-4 in effect), 1,500-iteration linear warm-up then poly 0.9 to 1e-6; batch 16 = 2 per GPU x 8 GPUs.
-# Other lengths: the config sets max_iters in train_cfg and the PolyLR end (see configs/tagclip/*_80k.py); the
+# (so 2e-4 in effect), 1,500-iteration linear warm-up multiplied into a poly 0.9 to 1e-6 over the whole run; batch 16 = 2 per GPU x 8 GPUs.
+# Other lengths: the config sets max_iters in train_cfg and the scheduler's end (see configs/tagclip/*_80k.py); the
 # checkpoint interval (half the schedule, the release's) is set by each config.
 optimizer = dict(type='AdamW', lr=2e-5, weight_decay=0.01)
 optim_wrapper = dict(
@@ -12,9 +12,12 @@ optim_wrapper = dict(
                                         head=dict(lr_mult=10.0))))
 max_iters = 20000
 warmup_iters = 1500
+# mmcv 1.x (the release) multiplies the linear warm-up factor into a poly curve that runs from iteration 0;
+# WarmupPolyLR sets exactly that value per iteration (MMEngine's LinearLR + PolyLR chain step by step and end up
+# 2-7 % high). Pinned against mmcv 1.x's formula in tests/test_tagclip_release.py.
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, begin=0, end=warmup_iters, by_epoch=False),
-    dict(type='PolyLR', eta_min=1e-6, power=0.9, begin=warmup_iters, end=max_iters, by_epoch=False)]
+    dict(type='WarmupPolyLR', power=0.9, eta_min=1e-6, warmup_iters=warmup_iters, warmup_ratio=1e-6, begin=0,
+         end=max_iters, by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)  # evaluate at the end
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')

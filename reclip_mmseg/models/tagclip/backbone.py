@@ -10,6 +10,7 @@ from mmseg.registry import MODELS
 
 from ...clip.loader import FrozenCLIPModule
 from ...utils.lru import GridCache
+from ..heads import check_head_checkpoint
 
 
 def resize_patch_pos(patch_pos: torch.Tensor, h: int, w: int, mode: str) -> torch.Tensor:
@@ -36,8 +37,9 @@ class VPTCLIPViT(FrozenCLIPModule):
     Args:
         clip: weight source (:func:`reclip_mmseg.clip.load_clip`); OpenAI ViT-B/16 with QuickGELU for the paper.
         num_tokens: prompt tokens per layer (10 for VOC, 100 for COCO-Stuff).
-        deep_prompt_layers: blocks after the first that get fresh prompts (11: all 12 blocks see prompts).
-        prompt_dropout: dropout on every projected prompt.
+        deep_prompt_layers: blocks after the first that get fresh prompts (11: all 12 blocks see prompts); the
+            blocks after the last of them run without prompt tokens (the release drops them).
+        prompt_dropout: dropout on every projected prompt, drawn per image.
         prompt_init: 'uniform_vpt' draws prompts from U(-v, v), v = sqrt(6 / (3 p^2 + width)) (0.0625 for
             ViT-B/16), VPT's rule.
         prompt_proj: one shared width x width projection of the prompts (False: identity).
@@ -100,6 +102,16 @@ class VPTCLIPViT(FrozenCLIPModule):
         # (drawn in __init__ from the seeded generator), and the frozen CLIP is never re-initialised.
         pass
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # MMEngine loads non-strictly and would only warn, leaving random prompts: refuse instead, naming the cause.
+        got = state_dict.get(prefix + 'prompt_embeddings')
+        hint = '' if got is None or got.shape[1] == self.num_tokens else (
+            f'The checkpoint has {got.shape[1]} prompt tokens, this config {self.num_tokens} '
+            f'(model.backbone.num_tokens): use the config it was trained with.')
+        check_head_checkpoint(self, state_dict, prefix, None,
+                              f'a TagCLIP / ZegCLIP checkpoint with {self.num_tokens} prompt tokens', hint=hint)
+        return super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def positional_embedding(self, h: int, w: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """(class-token position (W,), patch positions (h*w, W)) for an h x w grid. Cached per grid."""
         pos = self.clip_model.visual.positional_embedding
@@ -110,8 +122,10 @@ class VPTCLIPViT(FrozenCLIPModule):
             return pos[0], resize_patch_pos(patch, h, w, self.pos_interp)
         return self._pos_cache.get((h, w, pos.device, pos.dtype), make)
 
-    def _prompts(self, params: torch.Tensor) -> torch.Tensor:
-        return self.prompt_dropout(self.prompt_proj(params))
+    def _prompts(self, params: torch.Tensor, batch: int, dtype) -> torch.Tensor:
+        """(1, N, W) prompt parameters -> (B, N, W) ``Dropout(prompt_proj(P))``; the dropout runs after the expand
+        over the batch, so every image draws its own mask (the release)."""
+        return self.prompt_dropout(self.prompt_proj(params).to(dtype).expand(batch, -1, -1))
 
     def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         visual = self.clip_model.visual
@@ -129,17 +143,18 @@ class VPTCLIPViT(FrozenCLIPModule):
             cls = cls + visual.class_embedding
         x = visual.ln_pre(torch.cat([cls.expand(B, 1, -1), tokens], dim=1))
         N = self.num_tokens
-        prompts = self._prompts(self.prompt_embeddings).to(x.dtype).expand(B, -1, -1)
-        x = torch.cat([x[:, :1], prompts, x[:, 1:]], dim=1)  # (B, 1 + N + h*w, W)
+        x = torch.cat([x[:, :1], self._prompts(self.prompt_embeddings, B, x.dtype), x[:, 1:]], dim=1)
 
         transformer = visual.transformer
         batch_first = getattr(transformer, 'batch_first', True)
         for i, block in enumerate(transformer.resblocks):
             if 1 <= i <= self.deep_prompt_layers:  # fresh prompts replace the previous block's prompt outputs
-                deep = self._prompts(self.deep_prompt_embeddings[i - 1:i]).to(x.dtype).expand(B, -1, -1)
+                deep = self._prompts(self.deep_prompt_embeddings[i - 1:i], B, x.dtype)
                 x = torch.cat([x[:, :1], deep, x[:, 1 + N:]], dim=1)
+            elif i == self.deep_prompt_layers + 1:  # past the last deep layer the release drops the prompts
+                x = torch.cat([x[:, :1], x[:, 1 + N:]], dim=1)
             x = block(x) if batch_first else block(x.transpose(0, 1)).transpose(0, 1)
         x = visual.ln_post(self.prompt_norm(x)) @ visual.proj
         global_embed = F.normalize(x[:, 0].float(), dim=-1)
-        dense = F.normalize(x[:, 1 + N:].float(), dim=-1).transpose(1, 2).reshape(B, -1, h, w)
+        dense = F.normalize(x[:, -h * w:].float(), dim=-1).transpose(1, 2).reshape(B, -1, h, w)
         return dense, global_embed

@@ -10,7 +10,7 @@ from mmseg.models.losses import accuracy
 from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 
-from ..heads import _CLIPTextHead
+from ..heads import _CLIPTextHead, check_head_checkpoint
 
 LAYER_TYPES = ('self+cross', 'cross')
 TRUSTY_EVAL_MODES = ('both', 'seen', 'unseen', 'none')
@@ -182,14 +182,28 @@ class TagCLIPHead(_CLIPTextHead):
 
     def reset_head(self):
         """The release's effective initialisation: xavier-uniform for every parameter with >= 2 dims (the trusty
-        token included); biases keep PyTorch's defaults, LayerNorms (1, 0)."""
+        token included); biases keep PyTorch's defaults except the relationship descriptor's, which the release
+        sets to 0; LayerNorms (1, 0)."""
         for p in self.parameters():
             if p.dim() > 1:
                 nn.init.xavier_uniform_(p)
+        nn.init.zeros_(self.relationship.proj.bias)
 
     def init_weights(self):
         # MMEngine's runner calls init_weights(); MMSeg's default (normal init of conv_seg) does not apply here.
         self.reset_head()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Refuse a checkpoint without this head's trained tensors (another method's), or without the trusty token
+        # this config uses; a trusty token the config does not use is dropped (the transductive and cross-dataset
+        # configs load inductive checkpoints so, as the release does). The class set is not in the tensors (queries
+        # are CLIP text embeddings): a checkpoint tests on another vocabulary, as coco2voc20 does.
+        check_head_checkpoint(self, state_dict, prefix, None,
+                              'a TagCLIP / ZegCLIP checkpoint (tools/train.py configs/tagclip/...)',
+                              hint='' if not self.use_trusty or prefix + 'trusty_token' in state_dict else
+                              'The checkpoint has no trusty token (a ZegCLIP or transductive one?) and this config '
+                              'uses it (model.decode_head.use_trusty=False to test without).')
+        return super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # ------------------------------------------------------------------------------------------- forward
     def mask_logits(self, inputs, class_idx: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -222,8 +236,10 @@ class TagCLIPHead(_CLIPTextHead):
         return logits[..., :H, :W]
 
     # ------------------------------------------------------------------------------------------ training
-    def training_targets(self, raw: torch.Tensor, class_logits: torch.Tensor):
-        """(B, H, W) dataset labels -> (training-channel targets, trusty targets or None)."""
+    def training_targets(self, raw: torch.Tensor, class_logits: torch.Tensor, padding: Optional[torch.Tensor] = None):
+        """(B, H, W) dataset labels -> (training-channel targets, trusty targets or None). ``padding`` (B, H, W),
+        True where the batch padding is: with ``trusty_target='not_seen'`` those pixels are left out of the trusty
+        loss (``ignore_index``), as padding is not image; 'unseen_gt' keeps the release's 0 there."""
         target = self.label_lut[raw.long().clamp(0, 255)]
         seen = target != 255  # the remap keeps exactly the seen classes
         unseen = torch.isin(raw, self.unseen_ids)
@@ -235,14 +251,29 @@ class TagCLIPHead(_CLIPTextHead):
             target = torch.where(unseen, pseudo, target)
         if not self.use_trusty:
             return target, None
-        return target, unseen if self.trusty_target == 'unseen_gt' else ~seen
+        if self.trusty_target == 'unseen_gt':
+            return target, unseen.long()
+        trusty = (~seen).long()
+        if padding is not None:
+            trusty[padding] = self.ignore_index
+        return target, trusty
+
+    @staticmethod
+    def padding_mask(raw: torch.Tensor, batch_data_samples: SampleList) -> torch.Tensor:
+        """(B, H, W) True outside each sample's ``img_shape`` (the data preprocessor's padding)."""
+        pad = torch.ones_like(raw, dtype=torch.bool)
+        for b, sample in enumerate(batch_data_samples):
+            h, w = sample.metainfo.get('img_shape', raw.shape[-2:])[:2]
+            pad[b, :h, :w] = False
+        return pad
 
     def loss(self, inputs, batch_data_samples: SampleList, train_cfg) -> dict:
         raw = torch.stack([s.gt_sem_seg.data[0] for s in batch_data_samples])
         logits = self.upsample(self.forward(inputs), raw.shape[-2:])
         class_logits = logits[:, :-1] if self.use_trusty else logits
         trusty_logits = logits[:, -1:] if self.use_trusty else None
-        target, trusty_target = self.training_targets(raw, class_logits)
+        target, trusty_target = self.training_targets(raw, class_logits,
+                                                      self.padding_mask(raw, batch_data_samples))
         losses = self.loss_decode(class_logits, target, trusty_logits, trusty_target)
         losses['acc_seg'] = accuracy(class_logits.detach(), target, ignore_index=self.ignore_index)
         return losses

@@ -61,7 +61,8 @@ class TagCLIPCriterion(nn.Module):
     def forward(self, class_logits: torch.Tensor, target: torch.Tensor, trusty_logits: Optional[torch.Tensor] = None,
                 trusty_target: Optional[torch.Tensor] = None) -> dict:
         """class_logits (B, C, H, W); target (B, H, W) training-class ids with ``ignore_index``;
-        trusty_logits (B, 1, H, W) and trusty_target (B, H, W) in {0, 1}, or None."""
+        trusty_logits (B, 1, H, W) and trusty_target (B, H, W) in {0, 1} (``ignore_index``: left out, the pixel
+        means of the trusty map then run over the other pixels), or None."""
         onehot = one_hot_targets(target, class_logits.shape[1], self.ignore_index)
         present = onehot.flatten(2).amax(-1) > 0  # (B, C)
         num_masks = present.sum().float()
@@ -73,11 +74,13 @@ class TagCLIPCriterion(nn.Module):
             loss_dice=self.dice_weight * dice_per_mask(logits, onehot, self.dice_smooth)[present].sum() / num_masks)
         if trusty_logits is not None:
             m = trusty_logits.float()[:, 0]
-            u = trusty_target.float()
+            valid = trusty_target != self.ignore_index
+            u = (trusty_target * valid).float()
             loss = m.new_zeros(())
             if 'focal' in self.trusty_loss:
-                loss = loss + self._focal(m, u).sum()
-            if 'dice' in self.trusty_loss:
-                loss = loss + dice_per_mask(m, u, self.dice_smooth).sum()
+                focal = sigmoid_focal_loss(m, u, alpha=self.focal_alpha, gamma=self.focal_gamma, reduction='none')
+                loss = loss + ((focal * valid).flatten(-2).sum(-1) / valid.flatten(-2).sum(-1).clamp(min=1)).sum()
+            if 'dice' in self.trusty_loss:  # a left-out pixel: probability 0 and target 0, so it adds nothing
+                loss = loss + dice_per_mask(m.masked_fill(~valid, -1e4), u, self.dice_smooth).sum()
             losses['loss_trusty'] = self.trusty_weight * loss / num_masks
         return losses
