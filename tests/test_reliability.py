@@ -167,7 +167,7 @@ def test_checkpoint_of_wrong_stage_or_class_count_is_refused_by_tools_test(voc_r
     torch.save(dict(state_dict={'backbone.layer1.0.conv1.weight': torch.zeros(1)}), foreign)
     proc = run_tool('tools/test.py', RECTIFY, foreign, '--work-dir', str(tmp_path / 'b'), '--cfg-options', *opts,
                     check=False)
-    assert proc.returncode != 0 and 'no weights for this head' in proc.stderr and 'rectification checkpoint' in proc.stderr
+    assert proc.returncode != 0 and 'no weights for this module' in proc.stderr and 'rectification checkpoint' in proc.stderr
 
 
 def test_unknown_vocabulary_lists_the_known_ones():

@@ -2,8 +2,10 @@
 
     python tools/test.py CONFIG [CHECKPOINT] [--work-dir DIR] [--out DIR] [--show-dir DIR] [--cfg-options ...]
 
-CHECKPOINT may be left out for training-free configs (configs/maskclip); a rectification or distillation
-checkpoint holds only trained weights, and frozen CLIP is rebuilt from the config's weight source.
+CHECKPOINT is left out for training-free configs (configs/maskclip, configs/training_free; one given is refused
+unless --ignore-checkpoint) and required for trained methods (ReCLIP++, ReCLIP, students, TagCLIP; --untrained runs
+one without, a smoke test). A checkpoint holds only trained weights: frozen CLIP is rebuilt from the config's
+weight source, and a checkpoint of another method, token count or class count is refused, naming what it is.
 With --out DIR, DIR/manifest.json says complete=false while predictions are being written (and after an
 interruption), complete=true with their count once the last one is written.
 """
@@ -20,6 +22,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import reclip_mmseg  # noqa: E402,F401
+from reclip_mmseg.engine.checkpoint_policy import check_test_checkpoint  # noqa: E402
 from reclip_mmseg.utils.files import free_space  # noqa: E402
 from reclip_mmseg.utils.launch import (MANIFEST, add_config_arguments, end_distributed,  # noqa: E402
                                        finish_prediction_manifest, load_config, parse_tool_args,
@@ -36,6 +39,11 @@ def parse_args():
     parser.add_argument('--show-dir', help='directory for painted images (relative: inside work_dir), in SHOW_DIR/vis_data/vis_image')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument('--tta', action='store_true', help='test time augmentation')
+    parser.add_argument('--untrained', action='store_true',
+                        help='test a trained method (ReCLIP++, ReCLIP, TagCLIP, a student) without its checkpoint: '
+                             'random trained parts, a smoke test only')
+    parser.add_argument('--ignore-checkpoint', action='store_true',
+                        help='go on when a training-free config is given a checkpoint (it is not used)')
     parser.add_argument('--bias-metric', nargs='?', const='', metavar='CURVE_JSON',
                         help="add BiasMetric (class- and space-preference scores) to the test evaluator; optional "
                              "file for the space-preference curve (tools/plot_space_bias.py)")
@@ -48,6 +56,9 @@ def main():
     cfg = load_config(args.config, args.cfg_options, args.launcher, args.work_dir)
     if args.checkpoint is not None and not os.path.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    # a trained method needs its checkpoint, a training-free one cannot use one: say so before building anything
+    args.checkpoint = check_test_checkpoint(cfg.model, args.checkpoint, args.config, args.untrained,
+                                            args.ignore_checkpoint)
     cfg.load_from = args.checkpoint
     # Testing needs only the test data: without this, MMEngine builds the train loop (and so the train dataset
     # and its hypotheses) the first time a hook asks for runner.iter, e.g. the visualisation hook (--show-dir).

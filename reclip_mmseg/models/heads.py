@@ -30,16 +30,17 @@ def prompt_denoise(logits: torch.Tensor, threshold: float, temperature: float = 
     return torch.where(suppressed, torch.full_like(logits, fill), logits)
 
 
-def check_head_checkpoint(head, state_dict, prefix: str, decoder_key: str, expected: str) -> None:
+def check_head_checkpoint(head, state_dict, prefix: str, decoder_key: Optional[str], expected: str,
+                          hint: str = '') -> None:
     """Refuse, with a message, a checkpoint that does not fit this head: none of its weights (another stage or
     model), any trained tensor missing, or a tensor of another shape (another CLIP, class count or student).
     MMEngine would only warn and go on with part of the head random, and print an mIoU."""
     own = [k for k in state_dict if k.startswith(prefix)]
-    if not own:
-        found = sorted({k.split('.')[0] + '.' + k.split('.')[1] for k in state_dict if k.count('.') > 1})[:6]
-        raise ValueError(f'{type(head).__name__}: the checkpoint has no weights for this head (prefix '
-                         f"'{prefix}'); expected {expected}, found {found}")
-    weight = state_dict.get(prefix + decoder_key)
+    if not own:  # (PyTorch hands each module only its own keys: what else the file holds is not visible here)
+        raise ValueError(f'{type(head).__name__}: the checkpoint has no weights for this module (prefix '
+                         f"'{prefix}'), so it is not a checkpoint of this {method_of_head(head)} config; expected "
+                         f'{expected}. Use the config it was trained with.')
+    weight = state_dict.get(prefix + decoder_key) if decoder_key else None
     if weight is not None and weight.shape[0] != head.num_classes:
         raise ValueError(f'{type(head).__name__}: the checkpoint was trained for {weight.shape[0]} classes, the '
                          f'config has {head.num_classes} ({list(head.class_names)[:5]}...); use the config it was '
@@ -55,14 +56,37 @@ def check_head_checkpoint(head, state_dict, prefix: str, decoder_key: str, expec
         elif tuple(got.shape) != tuple(tensor.shape):
             mismatched.append(f'{key}: checkpoint {tuple(got.shape)}, config {tuple(tensor.shape)}')
     if missing or mismatched:
-        families = sorted({k[len(prefix):].split('.')[0] for k in own})
-        kind = ('a distillation (student) checkpoint' if 'aspp' in families else
-                'a rectification checkpoint' if 'prompt_learner' in families else f'one with {families}')
+        kind = checkpoint_kind(state_dict)
+        mine = method_of_head(head)
         raise ValueError(
-            f'{type(head).__name__}: the checkpoint does not fit the config; it looks like {kind}. '
+            f'{type(head).__name__}: the checkpoint does not fit the config; it looks like {kind} given to a {mine} '
+            f'config. '
             + (f'Missing: {missing[:8]}{" ..." if len(missing) > 8 else ""}. ' if missing else '')
-            + (f'Other shapes (another CLIP or student?): {mismatched[:8]}. ' if mismatched else '')
+            + (f'Other shapes (another CLIP or student?): {mismatched[:8]}. ' if mismatched else '') + hint
             + f'This config expects {expected}; use the config the checkpoint was trained with.')
+
+
+def method_of_head(head) -> str:
+    """The method a head's config belongs to, as its errors name it."""
+    name = type(head).__name__
+    return {'DependentBiasHead': 'ReCLIP (CVPR) rectification', 'BiasRectifiedHead': 'ReCLIP++ rectification',
+            'RectifiedDistillHead': 'distillation (student)', 'TagCLIPHead': 'TagCLIP / ZegCLIP',
+            'VPTCLIPViT': 'TagCLIP / ZegCLIP', 'MaskCLIPHead': 'training-free'}.get(name, name)
+
+
+def checkpoint_kind(state_dict) -> str:
+    """What a checkpoint's keys say it is: ReCLIP++ or ReCLIP (CVPR) rectification (their positional bias modules
+    differ: a 1x1 projector vs a three-conv net), a distillation student, TagCLIP / ZegCLIP."""
+    families = sorted({k.split('decode_head.', 1)[1].split('.')[0] for k in state_dict if 'decode_head.' in k})
+    if 'aspp' in families:
+        return 'a distillation (student) checkpoint'
+    if 'relationship' in families or any('backbone.prompt_embeddings' in k for k in state_dict):
+        return 'a TagCLIP / ZegCLIP checkpoint'
+    if 'prompt_learner' in families:
+        if any('decode_head.bias_projector.conv1.' in k for k in state_dict):
+            return 'a ReCLIP (CVPR) rectification checkpoint'
+        return 'a ReCLIP++ rectification checkpoint'
+    return f'one with decode-head weights {families}' if families else 'one without decode-head weights'
 
 
 def _text_encoder_cfg(cfg: Optional[dict], owner: str) -> dict:
