@@ -75,7 +75,7 @@ def test_maskclip_config_runs_tools_test(voc_root, tmp_path):
     result = glob.glob(str(tmp_path / '2*' / '*.json'))
     metrics = json.load(open(result[0]))
     assert 'mIoU' in metrics and 'bias/class_pref_score' in metrics and 'bias/space_pref_slope' in metrics
-    assert 'counts' in json.load(open(curve)) and len(os.listdir(tmp_path / 'pred')) == 3
+    assert 'counts' in json.load(open(curve)) and len(glob.glob(str(tmp_path / 'pred' / '*.png'))) == 3
 
 
 def test_gen_hypotheses_tool_writes_file_keyed_by_name(voc_root, tmp_path):
