@@ -38,7 +38,11 @@ def resolve_hypothesis_file(cfg: Config) -> None:
         return
     ds = train_dataset_cfg(cfg)
     own_file = (cfg.get('hypotheses') or {}).get('file')
+    settings = {k: v for k, v in (cfg.get('hypotheses') or {}).items() if k not in ('file', 'batch_size')}
     for step in ds.get('pipeline', []):
+        if step.get('type') == 'LoadImageLevelLabels' and cfg.get('hypotheses') is not None \
+                and step.get('expected') is None:  # the file must be of the config's mode and settings
+            step.expected = dict(settings, mode=settings.get('mode', 'windows'))
         if step.get('type') == 'LoadImageLevelLabels' and own_file:
             step.hypothesis_file = own_file
         if step.get('type') == 'LoadImageLevelLabels' and not os.path.isabs(step.get('hypothesis_file', '/')):

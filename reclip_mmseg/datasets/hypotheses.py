@@ -227,8 +227,59 @@ def generate_hypotheses(image_paths: Iterable[str], classifier: WindowClassifier
     return done
 
 
-def read_hypothesis_file(path: str, class_names: Optional[Sequence[str]] = None) -> Dict:
-    """Load and check a hypothesis file; errors say which command (re)creates it."""
+# The settings a hypothesis file records per mode; a file made with others is refused (issue 27, item 8).
+MODE_SETTINGS = {'windows': ('window_size', 'window_stride', 'min_vote_share', 'window_cover'),
+                 'whole_image': ('threshold', 'top_k')}
+
+
+def file_mode(data: Dict) -> str:
+    """A file's mode: 'whole_image' files record it; window files (ReCLIP++, the first format) do not."""
+    return data.get('mode', 'windows')
+
+
+def check_hypothesis_settings(data: Dict, path: str, expected: Optional[Dict]) -> None:
+    """Refuse a file whose mode or settings differ from the config's ``hypotheses`` (a ReCLIP file given to a
+    ReCLIP++ config or the other way round, another window size, threshold or top-K). Settings the config does not
+    give are not compared."""
+    if not expected:
+        return
+    want = expected.get('mode', 'windows')
+    got = file_mode(data)
+    how = f'delete it and run `python tools/gen_hypotheses.py CONFIG` (it writes {path})'
+    if got != want:
+        family = {'windows': "ReCLIP++'s window votes", 'whole_image': "ReCLIP's whole-image scores"}
+        raise ValueError(f'hypothesis file {path} holds {family.get(got, got)} (mode {got!r}) but the config makes '
+                         f'{family.get(want, want)} (hypotheses.mode={want!r}); {how}, or point the config at the '
+                         f'file of its own mode')
+    differ = [f'{k}: file {data.get(k)!r}, config {expected[k]!r}' for k in MODE_SETTINGS.get(want, ())
+              if k in expected and k in data and data.get(k) != expected[k]]
+    if differ:
+        raise ValueError(f'hypothesis file {path} was made with other settings ({"; ".join(differ)}); {how}')
+
+
+def check_hypothesis_entries(labels: Dict, num_classes: int, path: str) -> None:
+    """Every entry a list of integer class indices in [0, num_classes), named with its image when not."""
+    for image, entry in labels.items():
+        bad = None
+        if not isinstance(entry, list):
+            bad = f'is {entry!r}, not a list of class indices'
+        else:
+            for value in entry:
+                if isinstance(value, bool) or not isinstance(value, int):
+                    bad = f'holds {value!r}, not an integer class index'
+                elif not 0 <= value < num_classes:
+                    bad = f'holds class index {value}, outside 0..{num_classes - 1} ({num_classes} classes)'
+                if bad:
+                    break
+        if bad:
+            raise ValueError(f'hypothesis file {path}: the entry of image {image} ({entry!r}) {bad}. The file is '
+                             f'damaged or hand-edited: delete it and run `python tools/gen_hypotheses.py CONFIG`')
+
+
+def read_hypothesis_file(path: str, class_names: Optional[Sequence[str]] = None,
+                         expected: Optional[Dict] = None) -> Dict:
+    """Load and check a hypothesis file: complete, for these classes, every entry valid, and made in the mode and
+    with the settings of the config's ``hypotheses`` (``expected``); errors say which command (re)creates it."""
     how = 'create it with `python tools/gen_hypotheses.py CONFIG`'
     if not os.path.isfile(path):
         raise FileNotFoundError(f'hypothesis file {path} does not exist: {how}')
@@ -250,4 +301,8 @@ def read_hypothesis_file(path: str, class_names: Optional[Sequence[str]] = None)
     if class_names is not None and list(data['classes']) != list(class_names):
         raise ValueError(f'hypothesis file {path} is stale: made for classes {data["classes"]} but the config uses '
                          f'{list(class_names)}; delete it and {how}')
+    if not isinstance(labels, dict):
+        raise ValueError(f'hypothesis file {path}: "labels" is not a mapping image -> classes; delete it and {how}')
+    check_hypothesis_entries(labels, len(data.get('classes') or class_names or ()), path)
+    check_hypothesis_settings(data, path, expected)
     return data

@@ -22,17 +22,22 @@ class LoadImageLevelLabels(BaseTransform):
         hypothesis_file: JSON written by ``tools/gen_hypotheses.py``.
         class_names: the model's classes (a vocabulary key or a list); a file made for other classes is
             refused as stale.
+        expected: the config's ``hypotheses`` settings (mode, window size / stride / cover / vote share, or
+            threshold / top-K; the tools fill it in); a file made in another mode or with other settings is
+            refused, naming both.
     """
 
-    def __init__(self, hypothesis_file: str, class_names: Optional[Union[str, Sequence[str]]] = None):
+    def __init__(self, hypothesis_file: str, class_names: Optional[Union[str, Sequence[str]]] = None,
+                 expected: Optional[dict] = None):
         self.hypothesis_file = hypothesis_file
         self.class_names = None if class_names is None else list(resolve_class_names(class_names))
+        self.expected = dict(expected) if expected else None
 
     def _labels(self) -> Dict[str, list]:
         path = os.path.abspath(self.hypothesis_file)
         mtime = os.path.getmtime(path) if os.path.isfile(path) else None
         if path not in _FILES or _FILES[path][0] != mtime:
-            _FILES[path] = (mtime, read_hypothesis_file(path, self.class_names)['labels'])
+            _FILES[path] = (mtime, read_hypothesis_file(path, self.class_names, self.expected)['labels'])
         return _FILES[path][1]
 
     def transform(self, results: dict) -> dict:
