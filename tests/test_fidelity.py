@@ -140,9 +140,10 @@ def test_old_text_encoder_name_in_a_config_is_translated_with_a_warning():
 
 def test_changed_data_root_moves_the_hypothesis_file_for_both_tools(voc_root, tmp_path):
     """No hypothesis_file override: only data_root changes, and both tools find the file under it."""
-    opts = [o for o in tiny_options(voc_root, iters=2, interval=2)]
-    run_tool('tools/gen_hypotheses.py', RECTIFY, '--cfg-options', *opts, 'hypotheses.window_size=32',
-             'hypotheses.window_stride=16')
+    # the same options to both commands: a file made with other window settings than the config's is refused
+    opts = [o for o in tiny_options(voc_root, iters=2, interval=2)] + ['hypotheses.window_size=32',
+                                                                      'hypotheses.window_stride=16']
+    run_tool('tools/gen_hypotheses.py', RECTIFY, '--cfg-options', *opts)
     written = os.path.join(voc_root, 'reclip_hypotheses', 'voc20_train.json')
     assert os.path.isfile(written) and json.load(open(written))['complete']
     proc = run_tool('tools/train.py', RECTIFY, '--work-dir', str(tmp_path), '--cfg-options', *opts)

@@ -124,6 +124,7 @@ def test_label_values_outside_the_classes_score_as_ignored_pixels(tmp_path):
     assert len(metrics[255]) == 3 and metrics[25] == metrics[255], metrics
 
 
+@pytest.mark.slow  # a TagCLIP training run (~40 s); CI keeps the test-time label checks
 def test_training_warns_on_label_values_outside_the_classes_and_a_full_disk_at_checkpoint_is_named(tmp_path):
     """Item 6 in training (TagCLIP reads labels): the values are named and ignored. Item 11: a checkpoint write
     that hits a full disk (the write goes to /dev/full: a real ENOSPC inside torch, which says only 'unexpected

@@ -47,7 +47,8 @@ def _relative_errors(lrs, iters):
 
 @pytest.mark.parametrize('name,iters', [('tagclip_vpt-vitb16_voc20_inductive_20k', 20000),
                                         ('tagclip_vpt-vitb16_voc20_transductive_10k', 10000),
-                                        ('tagclip_vpt-vitb16_cocostuff171_inductive_80k', 80000)])
+                                        pytest.param('tagclip_vpt-vitb16_cocostuff171_inductive_80k', 80000,
+                                                     marks=pytest.mark.slow)])
 def test_schedule_follows_mmcv1_warmup_times_poly(name, iters):
     cfg = Config.fromfile(os.path.join(TAGCLIP, name + '.py'))
     assert cfg.train_cfg.max_iters == iters
@@ -55,6 +56,7 @@ def test_schedule_follows_mmcv1_warmup_times_poly(name, iters):
     assert max(rel) < 1e-9, max(rel)  # at every 500th iteration
 
 
+@pytest.mark.slow  # 40k scheduler steps: documents why WarmupPolyLR exists
 @pytest.mark.filterwarnings('ignore::UserWarning')
 def test_mmengines_chained_warmup_and_poly_are_what_the_check_rejects():
     """Why not MMEngine's LinearLR + PolyLR: the same check measures them 2-7 % high on average."""
