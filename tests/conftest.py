@@ -78,6 +78,26 @@ def tiny_options(voc_root=None, hypothesis_file=None, iters=4, interval=2):
     return opts
 
 
+def trained_rect_checkpoint(config, path, batch, steps=2, lr=0.05):
+    """Save a rectification checkpoint of ``config`` (a path under the project root) on the tiny CLIP after
+    ``steps`` SGD steps on ``batch()`` (inputs, data samples), so nothing is at its init and the BatchNorms' stored
+    statistics are not the batch statistics; returns ``path``."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.optim import OptimWrapper
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(os.path.join(ROOT, config))
+    for where in ('backbone', 'decode_head.text_encoder'):
+        cfg.merge_from_dict({f'model.{where}.clip': dict(TINY_CLIP)})
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).train()
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=lr))
+    for _ in range(steps):
+        optim.update_params(sum(model.loss(*batch()).values()))
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
+    return path
+
+
 def options_dict(options):
     """The same overrides as a dict for Config.merge_from_dict, parsed as MMEngine's DictAction parses them."""
     from mmengine.config import DictAction

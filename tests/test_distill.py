@@ -9,7 +9,7 @@ from mmseg.registry import MODELS
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from conftest import ROOT, TINY_CLIP, options_dict, run_tool, tiny_options
+from conftest import ROOT, TINY_CLIP, options_dict, run_tool, tiny_options, trained_rect_checkpoint
 from reclip_mmseg.models import build_teacher
 
 RECTIFY = 'configs/reclip_pp/voc_rectify.py'
@@ -21,16 +21,7 @@ TEACHER_TINY = {f'{w}.{k}': v for w in ('model.backbone.clip', 'model.decode_hea
 @pytest.fixture(scope='module')
 def rect_checkpoint(tmp_path_factory):
     """A rectification checkpoint of the tiny model after a few SGD steps (so nothing is at its init)."""
-    cfg = Config.fromfile(f'{ROOT}/{RECTIFY}')
-    cfg.merge_from_dict(TEACHER_TINY)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model).train()
-    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.05))
-    for _ in range(2):
-        optim.update_params(sum(model.loss(*_batch()).values()))
-    path = str(tmp_path_factory.mktemp('rect') / 'iter_2.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
-    return path
+    return trained_rect_checkpoint(RECTIFY, str(tmp_path_factory.mktemp('rect') / 'iter_2.pth'), _batch)
 
 
 def student_options(checkpoint):

@@ -5,15 +5,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.config import Config
-from mmengine.optim import OptimWrapper
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from conftest import ROOT, TINY_CLIP, options_dict
+from conftest import ROOT, options_dict, trained_rect_checkpoint
 
-TINY = {f'{w}.{k}': v for w in ('model.backbone.clip', 'model.decode_head.text_encoder.clip')
-        for k, v in TINY_CLIP.items()}
 FAMILIES = {'reclip_pp': ('configs/reclip_pp/voc_rectify.py', 'configs/reclip_pp/voc_distill.py'),
             'reclip': ('configs/reclip/voc_rectify.py', 'configs/reclip/voc_distill.py')}
 SIZE = 64
@@ -43,19 +40,9 @@ def _labels(kind, B=2):
 def checkpoints(tmp_path_factory):
     """A rectification checkpoint of each family (tiny CLIP) after two SGD steps, so nothing is at its init and
     the BatchNorms' stored statistics are not the batch statistics."""
-    out = {}
-    for family, (rect, _) in FAMILIES.items():
-        cfg = Config.fromfile(f'{ROOT}/{rect}')
-        cfg.merge_from_dict(TINY)
-        torch.manual_seed(0)
-        model = MODELS.build(cfg.model).train()
-        optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.05))
-        for _ in range(2):
-            optim.update_params(sum(model.loss(torch.randn(2, 3, SIZE, SIZE), _samples(_labels('none'))).values()))
-        path = str(tmp_path_factory.mktemp(family) / 'rect.pth')
-        torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
-        out[family] = path
-    return out
+    return {family: trained_rect_checkpoint(rect, str(tmp_path_factory.mktemp(family) / 'rect.pth'),
+                                            lambda: (torch.randn(2, 3, SIZE, SIZE), _samples(_labels('none'))))
+            for family, (rect, _) in FAMILIES.items()}
 
 
 def student(family, checkpoint, *extra):

@@ -72,6 +72,8 @@ def test_a_reclip_file_given_to_a_reclip_pp_config_and_back_is_refused(tmp_path)
                                          "window votes .*gen_hypotheses"):
         _load(whole, expected['pp'])
     assert _load(whole, expected['cvpr'])['image_level_labels'].tolist() == [1]
+    with pytest.raises(ValueError, match='whole-image scores'):  # once read for another config, still checked
+        _load(whole, expected['pp'])
     windows = _file(tmp_path, [[1], [2]])
     with pytest.raises(ValueError, match="holds ReCLIP\\+\\+'s window votes .*hypotheses.mode='whole_image'"):
         _load(windows, expected['cvpr'])

@@ -14,7 +14,7 @@ from mmseg.registry import MODELS
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from conftest import ROOT, TINY_CLIP, options_dict, run_tool, tiny_options
+from conftest import ROOT, TINY_CLIP, options_dict, run_tool, tiny_options, trained_rect_checkpoint
 from reclip_mmseg.datasets.hypotheses import preprocess_whole_image, scores_to_labels
 from reclip_mmseg.models import PositionalBiasNet, build_teacher
 from reclip_mmseg.models.distill import student_head_from_teacher
@@ -189,11 +189,7 @@ def test_whole_image_preprocessing_and_threshold_with_top_k_fallback():
 
 
 def test_student_query_minus_reference_inherits_and_trains_only_the_student(tmp_path):
-    teacher_model = tiny_model().train()
-    optim = OptimWrapper(torch.optim.SGD(teacher_model.parameters(), lr=0.05))
-    optim.update_params(sum(teacher_model.loss(*_batch()).values()))
-    rect = str(tmp_path / 'rect.pth')
-    torch.save(dict(state_dict=teacher_model.state_dict(), meta=dict()), rect)
+    rect = trained_rect_checkpoint(RECTIFY, str(tmp_path / 'rect.pth'), _batch, steps=1)
     cfg = Config.fromfile(f'{ROOT}/{DISTILL}')
     cfg.merge_from_dict(options_dict(
         ['model.backbone.depth=18', 'model.backbone.init_cfg=None', 'model.decode_head.in_channels=512',

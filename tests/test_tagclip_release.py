@@ -9,7 +9,6 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import PARAM_SCHEDULERS
 from mmengine.structures import PixelData
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from conftest import ROOT

@@ -1,4 +1,5 @@
 """``LoadImageLevelLabels``: the image's multi-label hypothesis into the sample (SPEC.md §5)."""
+import json
 import os
 from typing import Dict, Optional, Sequence, Union
 
@@ -36,9 +37,11 @@ class LoadImageLevelLabels(BaseTransform):
     def _labels(self) -> Dict[str, list]:
         path = os.path.abspath(self.hypothesis_file)
         mtime = os.path.getmtime(path) if os.path.isfile(path) else None
-        if path not in _FILES or _FILES[path][0] != mtime:
-            _FILES[path] = (mtime, read_hypothesis_file(path, self.class_names, self.expected)['labels'])
-        return _FILES[path][1]
+        # keyed by what the file is checked against too: a transform with other classes or settings checks again
+        key = (path, tuple(self.class_names or ()), json.dumps(self.expected or {}, sort_keys=True))
+        if key not in _FILES or _FILES[key][0] != mtime:
+            _FILES[key] = (mtime, read_hypothesis_file(path, self.class_names, self.expected)['labels'])
+        return _FILES[key][1]
 
     def transform(self, results: dict) -> dict:
         name = os.path.basename(results['img_path'])

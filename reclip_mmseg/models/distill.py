@@ -263,9 +263,7 @@ class ReCLIPDistiller(EncoderDecoder):
         unknown = sorted(set(teacher) - TEACHER_KEYS)
         if unknown:
             raise ValueError(f'model.teacher has unknown keys {unknown}; it takes {sorted(TEACHER_KEYS)}')
-        if teacher.get('norm_stats', 'running') not in TEACHER_NORM_STATS:
-            raise ValueError(f"model.teacher.norm_stats must be one of {TEACHER_NORM_STATS}, got "
-                             f"{teacher.get('norm_stats')!r}")
+        check_norm_stats(teacher.get('norm_stats', 'running'))  # at build, not at the first step
         super().__init__(decode_head=student_head_from_teacher(decode_head, teacher), **kwargs)
         self.teacher_cfg = teacher
         self.ignore_label_pixels = ignore_label_pixels
@@ -336,6 +334,11 @@ class ReCLIPDistiller(EncoderDecoder):
         image_labels = [BiasRectifiedHead.image_level_labels(s) for s in data_samples]
         losses = head.loss_distill(x, pseudo, teacher_feats, image_labels)
         return {f'decode.{k}': v for k, v in losses.items()}
+
+
+def check_norm_stats(norm_stats: str) -> None:
+    if norm_stats not in TEACHER_NORM_STATS:
+        raise ValueError(f'model.teacher.norm_stats must be one of {TEACHER_NORM_STATS}, got {norm_stats!r}')
 
 
 def resolve_teacher_config(config: Optional[str]) -> str:
@@ -437,8 +440,7 @@ def build_teacher(config: str, checkpoint: Optional[str], cfg_options: Optional[
         raise ValueError(f'teacher checkpoint {checkpoint} was trained for {n} classes but {config} has '
                          f'{teacher.decode_head.num_classes}')
     load_checkpoint(teacher, checkpoint, map_location='cpu', strict=True)
-    if norm_stats not in TEACHER_NORM_STATS:
-        raise ValueError(f'model.teacher.norm_stats must be one of {TEACHER_NORM_STATS}, got {norm_stats!r}')
+    check_norm_stats(norm_stats)
     teacher.requires_grad_(False).eval()
     if norm_stats == 'batch':  # train() only for the norms: the prediction path has no other train-mode behaviour
         batch_norms = [m for m in teacher.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]

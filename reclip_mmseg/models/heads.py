@@ -75,12 +75,13 @@ def method_of_head(head) -> str:
 
 
 def checkpoint_kind(state_dict) -> str:
-    """What a checkpoint's keys say it is: ReCLIP++ or ReCLIP (CVPR) rectification (their positional bias modules
-    differ: a 1x1 projector vs a three-conv net), a distillation student, TagCLIP / ZegCLIP."""
+    """What a checkpoint's decode-head keys say it is (a head is handed only its own keys): ReCLIP++ or ReCLIP (CVPR)
+    rectification (their positional bias modules differ: a 1x1 projector vs a three-conv net), a distillation
+    student, TagCLIP / ZegCLIP."""
     families = sorted({k.split('decode_head.', 1)[1].split('.')[0] for k in state_dict if 'decode_head.' in k})
     if 'aspp' in families:
         return 'a distillation (student) checkpoint'
-    if 'relationship' in families or any('backbone.prompt_embeddings' in k for k in state_dict):
+    if 'relationship' in families:
         return 'a TagCLIP / ZegCLIP checkpoint'
     if 'prompt_learner' in families:
         if any('decode_head.bias_projector.conv1.' in k for k in state_dict):

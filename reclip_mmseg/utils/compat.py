@@ -54,7 +54,7 @@ def make_checkpoint_writes_atomic() -> None:
     truncated file that ``last_checkpoint`` may name. The Runner's ``save_checkpoint`` (the name its module
     imported) is wrapped so that local files go through a temporary file in the same folder and a rename; other
     backends (``s3://`` etc.) are left to MMEngine. A failed write (a full disk: torch says only 'unexpected pos')
-is raised as an ``OSError`` naming the file, the free space and how to go on. Idempotent."""
+    is raised as an ``OSError`` naming the file, the free space and how to go on. Idempotent."""
     global _ATOMIC
     if _ATOMIC:
         return

@@ -132,7 +132,7 @@ def warn_unknown_keys(cfg: Config) -> List[str]:
 
 
 def _metric_class(type_name: str, scope: Optional[str]):
-    from mmengine.registry import METRICS, DefaultScope
+    from mmengine.registry import METRICS
     from mmseg.registry import METRICS as SEG_METRICS
     name = type_name.split('.')[-1]
     for registry in ((SEG_METRICS, METRICS) if scope in (None, 'mmseg') else (METRICS, SEG_METRICS)):
