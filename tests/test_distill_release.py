@@ -148,3 +148,26 @@ def test_reclip_prompt_denoising_sends_an_all_suppressed_image_to_class_0():
     p = torch.softmax(100 * z, 1).amax(dim=(2, 3))[0]
     for c in range(5):
         assert torch.equal(out[0, c], z[0, c] if p[c] >= 0.5 else torch.full_like(z[0, c], -100.0))
+
+
+def test_the_teachers_vit_runs_once_per_iteration_for_labels_and_features(checkpoints):
+    """Issue 26 §1: one teacher backbone pass per distillation iteration, its pseudo labels bit-identical to the
+    teacher's own MMSeg ``predict`` and its features to a separate backbone pass (the two passes of before)."""
+    model = student('reclip_pp', checkpoints['reclip_pp'])
+    inputs = torch.randn(2, 3, SIZE, SIZE)
+    samples = _samples(_labels('half_255'))
+    model.loss(inputs, samples)  # builds the teacher
+    teacher = model.teacher
+    calls = []
+    handle = teacher.backbone.register_forward_hook(lambda *a: calls.append(1))
+    model.loss(inputs, samples)
+    assert len(calls) == 1
+    handle.remove()
+    pseudo, feats = model.teacher_outputs(inputs)
+    metas = [SegDataSample(metainfo=dict(img_shape=(SIZE, SIZE), pad_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE),
+                                         padding_size=[0, 0, 0, 0])) for _ in range(2)]
+    with torch.no_grad():
+        preds = teacher.predict(inputs, metas)
+        dense = teacher.backbone(inputs).dense
+    assert torch.equal(pseudo, torch.stack([p.pred_sem_seg.data[0] for p in preds]).long())
+    assert torch.equal(feats, dense)

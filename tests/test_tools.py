@@ -121,6 +121,19 @@ def test_benchmark_tool_reports_every_mode_with_same_run_baselines(tmp_path):
     assert set(r['dense']['skipped']) == {'sc_clip', 'sfp'}  # the tiny CLIP has 2 blocks, not ViT-B's 12
 
 
+def test_benchmark_distill_mode_runs_the_teacher_once_against_its_floor(tmp_path):
+    """tools/benchmark.py --mode distill on the tiny CLIP and a ResNet-18 student: one teacher ViT pass per
+    iteration (counted), the iteration and the teacher's one- vs two-pass share timed against same-run floors."""
+    out = str(tmp_path / 'bench.json')
+    run_tool('tools/benchmark.py', 'configs/reclip_pp/voc_distill.py', '--mode', 'distill', '--device', 'cpu',
+             '--batch', '1', '--size', '64', '--repeats', '1', '--warmup', '0', '--student-depth', '18', '--out', out,
+             '--cfg-options', 'model_name=reclip-tiny', 'pretrained=None')
+    r = json.load(open(out))['distill']
+    assert r['teacher_backbone_calls_per_iteration'] == 1 and r['student_depth'] == 18
+    assert all(r[k] > 0 for k in ('train_ratio_vs_floor', 'teacher_speedup', 'floor_s', 'feature_loss_s',
+                                  'peak_memory_mb'))
+
+
 def test_api_reference_is_generated_from_the_code_and_up_to_date():
     sys.path.insert(0, os.path.join(ROOT, 'tools'))
     import gen_api_reference

@@ -1,6 +1,6 @@
 """Speed and memory of reclip_mmseg, as ratios against baselines measured in the same run.
 
-    python tools/benchmark.py CONFIG [--mode model|inference|train|hypotheses|query|prompt|dense|tagclip|all] [--dense-mode M ...] [--device cpu|cuda]
+    python tools/benchmark.py CONFIG [--mode model|inference|train|hypotheses|query|prompt|dense|tagclip|distill|all] [--dense-mode M ...] [--device cpu|cuda]
         [--random-weights] [--autocast bf16] [--num-classes 20] [--batch 8] [--size 336] [--repeats 5] [--warmup 2] [--out r.json]
 
 model:      the two modes below, one after the other.
@@ -20,6 +20,14 @@ tagclip:    (a TagCLIP config) one training iteration (forward + backward + Adam
             the prompts) at --batch x --size (use 2 x 512, the release's per-GPU batch) and slide inference
             (512 windows, stride 426) of a 375x500 original at short side 512, each against the bare VPTCLIPViT
             forward (no grad) of the same input; peak memory.
+distill:    (a *_distill.py config) one distillation iteration (student forward + backward + SGD step, the teacher's
+            pseudo labels and features, the three losses) at --batch x --size against its floor, measured in the
+            same run: the student's forward + backward + SGD step on its own features plus one no-grad forward of
+            the teacher's ViT. Also the teacher's share alone, one ViT pass (what the distiller runs) vs two (the
+            teacher's predict and a second backbone pass for the features). The teacher is the rectification
+            config's model with the same CLIP, saved to a temporary checkpoint; --student-depth 18/50/101 picks
+            the student ResNet (default: the config's). feature_loss_s: the feature-guided L1 at image
+            resolution alone, forward + backward (part of the iteration).
 Random weights (--random-weights) are fine for timing. Medians over --repeats after --warmup runs.
 """
 import argparse
@@ -336,11 +344,85 @@ def bench_tagclip(args, clip, device):
     return res
 
 
+def bench_distill(args, clip, device):
+    import tempfile
+    from reclip_mmseg.models.distill import teacher_config
+    cfg = Config.fromfile(args.config)
+    student_cfg = copy.deepcopy(cfg.model)
+    if student_cfg.type != 'ReCLIPDistiller':
+        raise SystemExit(f'--mode distill needs a distillation config (configs/reclip_pp/*_distill.py), got {args.config}')
+    names = VOCAB_BY_SIZE[args.num_classes]
+    teacher = MODELS.build(teacher_config(student_cfg.teacher.config, dict(model=dict(decode_head=dict(
+        class_names=names))), clip).model)
+    ckpt = os.path.join(tempfile.mkdtemp(prefix='bench_distill_'), 'teacher.pth')
+    torch.save(dict(state_dict=teacher.state_dict()), ckpt)
+    student_cfg.teacher.update(checkpoint=ckpt, clip=clip,
+                               cfg_options=dict(student_cfg.teacher.get('cfg_options') or {},
+                                                model=dict(decode_head=dict(class_names=names))))
+    student_cfg.decode_head.class_names = names
+    student_cfg.backbone.init_cfg = None
+    if args.student_depth:
+        student_cfg.backbone.depth = args.student_depth
+        student_cfg.decode_head.in_channels = 512 if args.student_depth < 50 else 2048
+    model = MODELS.build(student_cfg).to(device).train()
+    B, S, C = args.batch, args.size, args.num_classes
+    x = torch.randn(B, 3, S, S, device=device)
+    data = samples(B, (S, S), C, train=True)
+    for s in data:
+        s.gt_sem_seg = PixelData(data=torch.randint(0, C, (1, S, S), device=device))
+    optim = OptimWrapper(torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9))
+    model.loss(x, data)  # builds the teacher and inherits its head
+    teacher = model.teacher
+    calls = []
+    handle = teacher.backbone.register_forward_hook(lambda *a: calls.append(1))
+
+    def train():
+        optim.update_params(model.parse_losses(model.loss(x, data))[0])
+
+    def floor():
+        with torch.no_grad():
+            teacher.backbone(x)
+        optim.update_params(model.decode_head.features(model.extract_feat(x)).float().mean())
+
+    def teacher_twice():  # the teacher's predict, then its backbone again for the features (before)
+        metas = [SegDataSample(metainfo=dict(img_shape=(S, S), pad_shape=(S, S), ori_shape=(S, S),
+                                             padding_size=[0, 0, 0, 0])) for _ in range(B)]
+        with torch.no_grad():
+            teacher.predict(x, metas)
+            teacher.backbone(x)
+
+    calls.clear()
+    train()
+    per_iteration = len(calls)
+    reset_peak(device)
+    t = timed_interleaved(dict(floor=floor, train=train), args.repeats, args.warmup, device)
+    with torch.no_grad():
+        student_feats = model.decode_head.features(model.extract_feat(x))
+        teacher_feats = model.teacher_outputs(x)[1]
+    student_feats.requires_grad_(True)
+
+    def feature_loss():  # the feature-guided L1 at image resolution, forward + backward (part of `train`)
+        model.decode_head.loss_feat(student_feats, teacher_feats, (S, S)).backward()
+
+    tt = timed_interleaved(dict(once=lambda: model.teacher_outputs(x), twice=teacher_twice,
+                                feature_loss=feature_loss), args.repeats, args.warmup, device)
+    handle.remove()
+    return dict(batch=B, size=S, num_classes=C, student_depth=student_cfg.backbone.depth,
+                teacher_backbone_calls_per_iteration=per_iteration, train_s_per_iter=t['train'],
+                floor_s=t['floor'], train_ratio_vs_floor=t['train'] / t['floor'],
+                teacher_one_pass_s=tt['once'], teacher_two_passes_s=tt['twice'],
+                teacher_speedup=tt['twice'] / tt['once'], feature_loss_s=tt['feature_loss'],
+                peak_memory_mb=peak_memory_mb(device))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
     parser.add_argument('--mode', default='model',
-                        choices=['model', 'inference', 'train', 'hypotheses', 'query', 'prompt', 'dense', 'tagclip', 'all'])
+                        choices=['model', 'inference', 'train', 'hypotheses', 'query', 'prompt', 'dense', 'tagclip',
+                                 'distill', 'all'])
+    parser.add_argument('--student-depth', type=int, choices=[18, 50, 101],
+                        help='distill mode: the student ResNet depth (default: the config\'s)')
     parser.add_argument('--dense-mode', nargs='+', help="dense modes to time in --mode dense (default: all)")
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--random-weights', action='store_true', help='ViT-B-16 with random weights (timing only)')
@@ -357,7 +439,9 @@ def main():
     args = parser.parse_args()
     init_default_scope('mmseg')
     device = torch.device(args.device)
-    clip = dict(Config.fromfile(args.config).model.backbone.clip)
+    model = Config.fromfile(args.config).model
+    # a distillation config's CLIP is its teacher's (its own backbone is the student ResNet)
+    clip = dict(model.backbone.clip if 'clip' in model.backbone else dict(model_name='ViT-B-16', pretrained='openai'))
     if args.random_weights:
         clip = dict(model_name=clip.get('model_name', 'ViT-B-16'), pretrained=None, allow_random_weights=True)
     if args.cfg_options:

@@ -295,14 +295,23 @@ class ReCLIPDistiller(EncoderDecoder):
     @torch.no_grad()
     def teacher_outputs(self, inputs: torch.Tensor):
         """(pseudo labels (B, H, W) from the teacher's own predict path on these exact inputs, teacher CLIP
-        features F (B, D, h, w))."""
+        features F (B, D, h, w)). The teacher's ViT runs once: its output feeds both (MMSeg's whole-image
+        ``predict`` written out: backbone, decode head's ``predict``, ``postprocess_result``)."""
         teacher = self.teacher
         H, W = inputs.shape[-2:]
         metas = [SegDataSample(metainfo=dict(img_shape=(H, W), pad_shape=(H, W), ori_shape=(H, W),
                                              padding_size=[0, 0, 0, 0])) for _ in range(inputs.shape[0])]
-        preds = teacher.predict(inputs, metas)
+        if teacher.test_cfg.get('mode', 'whole') != 'whole':  # sliding windows: the features are another pass
+            preds = teacher.predict(inputs, metas)
+            dense = teacher.backbone(inputs).dense
+        else:
+            features = teacher.backbone(inputs)
+            seg_logits = teacher.decode_head.predict(teacher.neck(features) if teacher.with_neck else features,
+                                                     [m.metainfo for m in metas], teacher.test_cfg)
+            preds = teacher.postprocess_result(seg_logits, metas)
+            dense = features.dense
         labels = torch.stack([p.pred_sem_seg.data[0] for p in preds]).long()
-        return labels, teacher.backbone(inputs).dense
+        return labels, dense
 
     def drop_ignored_pixels(self, pseudo: torch.Tensor, data_samples: SampleList) -> torch.Tensor:
         """``pseudo`` (B, H, W) with the head's ``ignore_index`` wherever the sample's label map has it."""
