@@ -8,7 +8,6 @@ import sys
 import open_clip
 import pytest
 import torch
-import torch.nn.functional as F
 
 from conftest import ROOT, TINY_CLIP, run_tool, tiny_options
 from reclip_mmseg.clip import OpenCLIPTextEncoder

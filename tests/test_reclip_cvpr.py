@@ -17,7 +17,7 @@ from mmseg.structures import SegDataSample
 from conftest import ROOT, TINY_CLIP, options_dict, run_tool, tiny_options, trained_rect_checkpoint
 from reclip_mmseg.datasets.hypotheses import preprocess_whole_image, scores_to_labels
 from reclip_mmseg.models import PositionalBiasNet, build_teacher
-from reclip_mmseg.models.distill import student_head_from_teacher
+from reclip_mmseg.models.reclip_pp.distill import student_head_from_teacher
 
 RECTIFY = 'configs/reclip/voc_rectify.py'
 DISTILL = 'configs/reclip/voc_distill.py'

@@ -54,7 +54,7 @@ def test_prompt_learner_init_and_name_positions(text):
 
 
 def test_long_names_warn_once_and_smaller_context_makes_room(text):
-    from reclip_mmseg.models import bias
+    from reclip_mmseg.models.reclip_pp import bias
     bias._WARNED_TRUNCATED.discard('chest of drawers')  # other tests of this process may have built it already
     with pytest.warns(UserWarning, match='chest of drawers'):
         ReferencePromptLearner(text, ['chest of drawers'], num_context=73)

@@ -6,7 +6,6 @@ import math
 import os
 import shutil
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -231,7 +230,8 @@ def test_vpt_backbone_matches_a_reference_forward():
     bb = build_backbone(img_size=224).eval()  # the tiny CLIP's own 14 x 14 grid at 224 px
     visual = bb.clip_model.visual
     img = torch.randn(2, 3, 224, 160)  # grid 14 x 10: positions resized bilinearly
-    dense, g = bb(img)
+    feats = bb(img)
+    dense, g = feats.dense, feats.global_embed
     # reference, written from TAGCLIP.md §2.1 with the tower's modules
     x = visual.conv1(img).flatten(2).transpose(1, 2)  # (2, 140, W)
     pos = visual.positional_embedding
@@ -247,9 +247,10 @@ def test_vpt_backbone_matches_a_reference_forward():
             x = torch.cat([x[:, :1], prompts[i].expand(2, -1, -1), x[:, 4:]], 1)
         x = block(x)
     x = visual.ln_post(bb.prompt_norm(x)) @ visual.proj
-    torch.testing.assert_close(g, F.normalize(x[:, 0], dim=-1), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(g, x[:, 0], rtol=1e-4, atol=1e-5)  # CLIPFeatures: the global embedding unnormalised
     torch.testing.assert_close(dense, F.normalize(x[:, 4:], dim=-1).transpose(1, 2).reshape(2, -1, 14, 10),
                                rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(feats.pos, patch_pos)  # P as CLIPViT gives it: (1, W, h, w)
     assert torch.allclose(dense.norm(dim=1), torch.ones(2, 14, 10), atol=1e-5)
 
 

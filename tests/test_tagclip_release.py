@@ -85,9 +85,11 @@ def test_prompt_dropout_draws_a_mask_per_image():
     torch.manual_seed(0)
     bb = build_backbone(img_size=64, prompt_dropout=0.5)
     img = torch.randn(1, 3, 64, 64).expand(2, -1, -1, -1)  # two identical images
-    dense, g = bb.train()(img)
+    feats = bb.train()(img)
+    dense, g = feats.dense, feats.global_embed
     assert not torch.allclose(dense[0], dense[1])  # one shared mask made them identical
-    dense, g = bb.eval()(img)
+    feats = bb.eval()(img)
+    dense = feats.dense
     torch.testing.assert_close(dense[0], dense[1])
 
 
@@ -105,7 +107,8 @@ def test_prompts_are_dropped_after_the_last_deep_layer():
     bb = build_backbone(img_size=224, deep_prompt_layers=5).eval()  # 12 blocks, prompts in blocks 0..5 only
     visual = bb.clip_model.visual
     img = torch.randn(2, 3, 224, 224)
-    dense, g = bb(img)
+    feats = bb(img)
+    dense, g = feats.dense, feats.global_embed
     x = visual.conv1(img).flatten(2).transpose(1, 2) + visual.positional_embedding[1:]
     cls = 2 * visual.class_embedding + visual.positional_embedding[0]
     x = visual.ln_pre(torch.cat([cls.expand(2, 1, -1), x], 1))
@@ -120,7 +123,7 @@ def test_prompts_are_dropped_after_the_last_deep_layer():
         x = block(x)
     assert x.shape[1] == 1 + 14 * 14
     x = visual.ln_post(bb.prompt_norm(x)) @ visual.proj
-    torch.testing.assert_close(g, F.normalize(x[:, 0], dim=-1), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(g, x[:, 0], rtol=1e-4, atol=1e-5)  # CLIPFeatures: the global embedding unnormalised
     torch.testing.assert_close(dense, F.normalize(x[:, 1:], dim=-1).transpose(1, 2).reshape(2, -1, 14, 14),
                                rtol=1e-4, atol=1e-5)
 

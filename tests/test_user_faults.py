@@ -276,7 +276,7 @@ def test_image_tools_name_an_empty_image_at_once(tmp_path):
 
 
 def test_tools_add_the_image_file_check_to_hand_written_configs():
-    from reclip_mmseg.utils.launch import ensure_data_checks
+    from reclip_mmseg.engine.launch import ensure_data_checks
     cfg = Config(dict(custom_hooks=[dict(type='CheckImageFilesHook', min_side=4)]))
     ensure_data_checks(cfg)
     assert cfg.custom_hooks == [dict(type='CheckImageFilesHook', min_side=4),

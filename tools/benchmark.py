@@ -346,7 +346,7 @@ def bench_tagclip(args, clip, device):
 
 def bench_distill(args, clip, device):
     import tempfile
-    from reclip_mmseg.models.distill import teacher_config
+    from reclip_mmseg.models.reclip_pp.distill import teacher_config
     cfg = Config.fromfile(args.config)
     student_cfg = copy.deepcopy(cfg.model)
     if student_cfg.type != 'ReCLIPDistiller':

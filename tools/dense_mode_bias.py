@@ -23,7 +23,7 @@ from mmengine.runner import Runner  # noqa: E402
 import reclip_mmseg  # noqa: E402,F401
 from reclip_mmseg.clip import TINY_MODEL_NAMES  # noqa: E402
 from reclip_mmseg.clip.image_encoder import DENSE_MODES  # noqa: E402
-from reclip_mmseg.utils.launch import load_config  # noqa: E402
+from reclip_mmseg.engine.launch import load_config  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

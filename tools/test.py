@@ -21,10 +21,11 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from reclip_mmseg.models.text_head import check_same_clip  # noqa: E402
 import reclip_mmseg  # noqa: E402,F401
 from reclip_mmseg.engine.checkpoint_policy import check_test_checkpoint  # noqa: E402
 from reclip_mmseg.utils.files import free_space  # noqa: E402
-from reclip_mmseg.utils.launch import (MANIFEST, add_config_arguments, end_distributed,  # noqa: E402
+from reclip_mmseg.engine.launch import (MANIFEST, add_config_arguments, end_distributed,  # noqa: E402
                                        finish_prediction_manifest, load_config, parse_tool_args,
                                        remove_partial_predictions, start_prediction_manifest)
 
@@ -84,11 +85,13 @@ def main():
                 evaluator['output_dir'] = args.out
                 evaluator['keep_results'] = True
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    check_same_clip(getattr(runner.model, 'module', runner.model))  # image and text towers: one CLIP
     if args.out is None:
         runner.test()
     else:
         test_with_manifest(runner, args)
-    end_distributed()
+    if end_distributed():  # a distributed rank leaves at once (see end_distributed)
+        os._exit(0)
 
 
 def test_with_manifest(runner, args):

@@ -14,8 +14,9 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from reclip_mmseg.models.text_head import check_same_clip  # noqa: E402
 import reclip_mmseg  # noqa: E402,F401  (registers the plugin; also fixes checkpoint loading on torch>=2.6)
-from reclip_mmseg.utils.launch import (add_config_arguments, end_distributed, load_config,  # noqa: E402
+from reclip_mmseg.engine.launch import (add_config_arguments, end_distributed, load_config,  # noqa: E402
                                        loadable_resume_checkpoint, parse_tool_args)
 
 
@@ -48,8 +49,10 @@ def main():
             cfg.load_from = path
             cfg.resume = path is not None
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    check_same_clip(getattr(runner.model, 'module', runner.model))  # image and text towers: one CLIP
     runner.train()
-    end_distributed()
+    if end_distributed():  # a distributed rank leaves at once (see end_distributed)
+        os._exit(0)
 
 
 if __name__ == '__main__':

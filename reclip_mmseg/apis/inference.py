@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmseg.apis import init_model
 
 from ..clip.vocabularies import VOCABULARIES, resolve_class_names
+from ..models.text_head import check_same_clip
 
 
 def init_segmentor(config: str, checkpoint: Optional[str] = None, classes: Optional[Sequence[str]] = None,
@@ -34,6 +35,7 @@ def init_segmentor(config: str, checkpoint: Optional[str] = None, classes: Optio
         head.class_names = classes
     names = classes or trained
     model = init_model(cfg, checkpoint, device=device)
+    check_same_clip(model)
     model.dataset_meta = dict(classes=tuple(names), palette=class_palette(names))
     return model
 

@@ -9,6 +9,7 @@ from mmseg.registry import MODELS
 
 from ..utils.lru import GridCache
 from .loader import FrozenCLIPModule
+from .positions import interpolate_pos_embed, patch_embed
 from .self_calibration import constants_for_depth, heads_qkv, self_calibrated_tokens
 
 
@@ -21,18 +22,6 @@ class CLIPFeatures(NamedTuple):
     dense: torch.Tensor  # F (B, D, h, w), L2-normalised per pixel
     pos: torch.Tensor  # P (1, W, h, w), raw interpolated patch positional embedding (image-independent)
     global_embed: Optional[torch.Tensor]  # (B, D), unnormalised, as open_clip's encode_image
-
-
-def interpolate_pos_embed(pos: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """(1 + N, W) CLIP positional embedding -> (1 + h*w, W): class-token part kept, the square patch part
-    resized bicubically to h x w (unchanged when the grid already matches)."""
-    cls_pos, patch_pos = pos[:1], pos[1:]
-    n = int(round(patch_pos.shape[0] ** 0.5))
-    if (h, w) != (n, n):
-        grid = patch_pos.reshape(1, n, n, -1).permute(0, 3, 1, 2)
-        grid = F.interpolate(grid.float(), size=(h, w), mode='bicubic', align_corners=False)
-        patch_pos = grid.to(pos.dtype).permute(0, 2, 3, 1).reshape(h * w, -1)
-    return torch.cat([cls_pos, patch_pos], dim=0)
 
 
 @MODELS.register_module()
@@ -103,13 +92,7 @@ class CLIPViT(FrozenCLIPModule):
         """Pad, embed and run every block but the last: (B, 1 + h*w, W) batch-first tokens, the interpolated
         positional embedding and the grid. ``outputs``, if a list, receives every block's output (batch-first)."""
         visual = self.visual
-        dtype = visual.conv1.weight.dtype
-        H, W = inputs.shape[-2:]
-        p = self.patch_size
-        pad_h, pad_w = (-H) % p, (-W) % p
-        if pad_h or pad_w:
-            inputs = F.pad(inputs, (0, pad_w, 0, pad_h))
-        x = visual.conv1(inputs.to(dtype))
+        x = patch_embed(visual, inputs, self.patch_size)
         B, _, h, w = x.shape
         pos = self.interpolated_pos_embed(h, w)
         tokens = x.flatten(2).transpose(1, 2) + pos[1:]

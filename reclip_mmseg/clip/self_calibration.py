@@ -22,7 +22,6 @@ Constants by depth (SC-CLIP's release): 12 blocks (ViT-B) pre = 9, post = 4, mul
 """
 from typing import List, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 

@@ -1,7 +1,6 @@
 """Hooks of the plugin."""
 import logging
 import math
-import os
 import statistics
 import time
 from typing import Dict, List, Optional

@@ -8,26 +8,19 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
+from ...clip.image_encoder import CLIPFeatures
 from ...clip.loader import FrozenCLIPModule
+from ...clip.positions import patch_embed, resize_patch_pos
 from ...utils.lru import GridCache
-from ..heads import check_head_checkpoint
-
-
-def resize_patch_pos(patch_pos: torch.Tensor, h: int, w: int, mode: str) -> torch.Tensor:
-    """(n*n, W) square patch positional grid -> (h*w, W), resized with ``mode`` (unchanged when it fits)."""
-    n = int(round(patch_pos.shape[0] ** 0.5))
-    if (h, w) == (n, n):
-        return patch_pos
-    grid = patch_pos.reshape(1, n, n, -1).permute(0, 3, 1, 2).float()
-    grid = F.interpolate(grid, size=(h, w), mode=mode, align_corners=False)
-    return grid.to(patch_pos.dtype).permute(0, 2, 3, 1).reshape(h * w, -1)
+from ..checkpoint_checks import check_head_checkpoint
 
 
 @MODELS.register_module()
 class VPTCLIPViT(FrozenCLIPModule):
     """CLIP ViT with ``num_tokens`` learned prompt tokens in front of the patch tokens at every block.
 
-    Forward (B, 3, H, W) -> ``(dense (B, D, h, w), global (B, D))``, both L2-normalised (D = 512 for ViT-B/16):
+    Forward (B, 3, H, W) -> ``CLIPFeatures`` as ``CLIPViT``: ``dense`` (B, D, h, w) L2-normalised per pixel, ``pos``
+    (1, W, h, w) and the unnormalised ``global_embed`` (B, D) (D = 512 for ViT-B/16):
     patch embedding + positions (the pre-trained grid resized once to ``img_size / patch``, then to the input
     grid when it differs), class token, ``ln_pre``; the shallow prompts are inserted after the class token, and
     before each of the next ``deep_prompt_layers`` blocks the prompt slots are replaced by fresh prompts; every
@@ -127,14 +120,9 @@ class VPTCLIPViT(FrozenCLIPModule):
         over the batch, so every image draws its own mask (the release)."""
         return self.prompt_dropout(self.prompt_proj(params).to(dtype).expand(batch, -1, -1))
 
-    def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, inputs: torch.Tensor) -> CLIPFeatures:
         visual = self.clip_model.visual
-        dtype = visual.conv1.weight.dtype
-        p = self.patch_size
-        pad_h, pad_w = (-inputs.shape[-2]) % p, (-inputs.shape[-1]) % p
-        if pad_h or pad_w:
-            inputs = F.pad(inputs, (0, pad_w, 0, pad_h))
-        x = visual.conv1(inputs.to(dtype))
+        x = patch_embed(visual, inputs, self.patch_size)
         B, _, h, w = x.shape
         cls_pos, patch_pos = self.positional_embedding(h, w)
         tokens = x.flatten(2).transpose(1, 2) + patch_pos
@@ -155,6 +143,7 @@ class VPTCLIPViT(FrozenCLIPModule):
                 x = torch.cat([x[:, :1], x[:, 1 + N:]], dim=1)
             x = block(x) if batch_first else block(x.transpose(0, 1)).transpose(0, 1)
         x = visual.ln_post(self.prompt_norm(x)) @ visual.proj
-        global_embed = F.normalize(x[:, 0].float(), dim=-1)
         dense = F.normalize(x[:, -h * w:].float(), dim=-1).transpose(1, 2).reshape(B, -1, h, w)
-        return dense, global_embed
+        # CLIPViT's contract: dense L2-normalised per pixel, P (1, W, h, w), the global embedding unnormalised
+        pos = patch_pos.t().reshape(1, -1, h, w)
+        return CLIPFeatures(dense=dense, pos=pos, global_embed=x[:, 0].float())

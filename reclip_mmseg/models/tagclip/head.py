@@ -10,7 +10,8 @@ from mmseg.models.losses import accuracy
 from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 
-from ..heads import _CLIPTextHead, check_head_checkpoint
+from ..checkpoint_checks import check_head_checkpoint
+from ..text_head import CLIPTextHead
 
 LAYER_TYPES = ('self+cross', 'cross')
 TRUSTY_EVAL_MODES = ('both', 'seen', 'unseen', 'none')
@@ -87,8 +88,8 @@ class ATMDecoderLayer(nn.Module):
 
 
 @MODELS.register_module()
-class TagCLIPHead(_CLIPTextHead):
-    """TagCLIP's decode head over ``VPTCLIPViT`` outputs ``(dense (B, D, h, w), global (B, D))``.
+class TagCLIPHead(CLIPTextHead):
+    """TagCLIP's decode head over ``VPTCLIPViT``'s ``CLIPFeatures`` (``dense`` (B, D, h, w), ``global_embed`` (B, D)).
 
     Queries: the frozen class text embeddings (all ``class_names``; the seen ones in inductive training) and,
     with ``use_trusty``, one learned trusty token appended last; each goes through the relationship descriptor,
@@ -209,7 +210,9 @@ class TagCLIPHead(_CLIPTextHead):
     def mask_logits(self, inputs, class_idx: Optional[torch.Tensor] = None) -> torch.Tensor:
         """(B, C' [+1], h, w) mask logits at the feature grid for the classes ``class_idx`` (all if None), the
         trusty map last when ``use_trusty``."""
-        dense, global_embed = inputs[0], inputs[1]
+        # VPTCLIPViT's CLIPFeatures (a plain (dense, global) pair also works); the global embedding unit-norm
+        dense, global_embed = (inputs.dense, inputs.global_embed) if hasattr(inputs, 'dense') else inputs[:2]
+        global_embed = F.normalize(global_embed, dim=-1)
         B, D, h, w = dense.shape
         tokens = self.query_embeds if class_idx is None else self.query_embeds[class_idx]
         tokens = tokens.to(dense.dtype)

@@ -17,12 +17,15 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import SampleList
 
-from ..clip.image_encoder import interpolate_pos_embed
-from ..clip.loader import clip_vit_dims
-from ..clip.vocabularies import resolve_class_names
-from ..utils.lru import GridCache
+from ...clip.image_encoder import interpolate_pos_embed
+from ...clip.loader import clip_vit_dims
+from ...clip.vocabularies import resolve_class_names
+from ...utils.lru import GridCache
+from ...utils.paths import config_roots, find_config
 from .bias import PositionalBiasProjector, bias_logits
-from .heads import BiasRectifiedHead, check_head_checkpoint
+from ..checkpoint_checks import check_head_checkpoint
+from ..text_head import check_same_clip
+from .rectification import RectificationHead
 
 # What every rectification checkpoint holds (ReCLIP++'s and ReCLIP's): the Reference context.
 INHERITED_KEYS = ('decode_head.prompt_learner.context', )
@@ -33,7 +36,6 @@ TEACHER_KEYS = {'config', 'checkpoint', 'cfg_options', 'clip', 'norm_stats'}
 # How the teacher's BatchNorms normalise: 'running' (eval mode: stored statistics) or 'batch' (ReCLIP's release runs
 # its teacher in train() mode, so its positional-bias net normalises with the statistics of the current map).
 TEACHER_NORM_STATS = ('running', 'batch')
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @MODELS.register_module()
@@ -149,7 +151,7 @@ class RectifiedDistillHead(BaseDecodeHead):
         return self
 
     @torch.no_grad()
-    def inherit_from(self, teacher_head: BiasRectifiedHead) -> None:
+    def inherit_from(self, teacher_head: RectificationHead) -> None:
         """Copy T_q, R̂, CLIP's positional embedding, the projector and the decoder from the rectified head."""
         if list(teacher_head.class_names) != list(self.class_names):
             raise ValueError(f'the teacher was trained for classes {list(teacher_head.class_names)}, the student '
@@ -340,7 +342,7 @@ class ReCLIPDistiller(EncoderDecoder):
         if self.ignore_label_pixels:
             pseudo = self.drop_ignored_pixels(pseudo, data_samples)
         x = self.extract_feat(inputs)
-        image_labels = [BiasRectifiedHead.image_level_labels(s) for s in data_samples]
+        image_labels = [RectificationHead.image_level_labels(s) for s in data_samples]
         losses = head.loss_distill(x, pseudo, teacher_feats, image_labels)
         return {f'decode.{k}': v for k, v in losses.items()}
 
@@ -351,16 +353,16 @@ def check_norm_stats(norm_stats: str) -> None:
 
 
 def resolve_teacher_config(config: Optional[str]) -> str:
-    """The teacher config file: as given, else relative to the project root (so the shipped relative paths,
-    configs/reclip_pp/*_rectify.py, work from any directory)."""
+    """The teacher config file: as given, else the shipped config of that relative path (from a source checkout
+    or an installed package), so the shipped relative paths (``configs/reclip_pp/...``) work from any directory."""
     if not config:
         raise ValueError('model.teacher.config is not set: name the rectification config the teacher was trained '
-                         'with (e.g. configs/reclip_pp/voc_rectify.py)')
-    for path in (config, os.path.join(PROJECT_ROOT, config)):
-        if os.path.isfile(path):
-            return path
-    raise FileNotFoundError(f'teacher config {config} does not exist (model.teacher.config), neither from the '
-                            f'working directory nor from {PROJECT_ROOT}')
+                         'with (e.g. configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py)')
+    found = find_config(config)
+    if found is None:
+        raise FileNotFoundError(f'teacher config {config} does not exist (model.teacher.config), neither from the '
+                                f'working directory nor among the shipped configs ({", ".join(config_roots())})')
+    return found
 
 
 def _set_clip_options(node, clip: dict) -> int:
@@ -431,7 +433,7 @@ def build_teacher(config: str, checkpoint: Optional[str], cfg_options: Optional[
                                 f'the rectification stage first with tools/train.py {config}')
     cfg = teacher_config(config, cfg_options, clip)
     head_class = MODELS.get(cfg.model.decode_head.type)
-    if not (isinstance(head_class, type) and issubclass(head_class, BiasRectifiedHead)):
+    if not (isinstance(head_class, type) and issubclass(head_class, RectificationHead)):
         raise ValueError(f'teacher config {config} has a {cfg.model.decode_head.type}; the teacher must be a '
                          f'rectification config (BiasRectifiedHead or DependentBiasHead)')
     state = _load_checkpoint(checkpoint, map_location='cpu')
@@ -444,6 +446,7 @@ def build_teacher(config: str, checkpoint: Optional[str], cfg_options: Optional[
                          f'{list(INHERITED_KEYS)}, found keys such as {sorted(state)[:4]}. Point '
                          f'model.teacher.checkpoint at a checkpoint of tools/train.py {config}.')
     teacher = MODELS.build(cfg.model)
+    check_same_clip(teacher)
     n = state['decode_head.' + teacher.decode_head.class_count_key].shape[0]
     if n != teacher.decode_head.num_classes:
         raise ValueError(f'teacher checkpoint {checkpoint} was trained for {n} classes but {config} has '

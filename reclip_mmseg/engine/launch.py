@@ -10,7 +10,8 @@ import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from .files import iteration_checkpoints
+from ..utils.files import iteration_checkpoints
+from ..utils.paths import config_roots, find_config
 
 
 def add_config_arguments(parser) -> None:
@@ -29,9 +30,11 @@ def parse_tool_args(parser):
 
 
 def load_config(path: str, cfg_options=None, launcher: str = 'none', work_dir=None) -> Config:
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'config file {path} does not exist')
-    cfg = Config.fromfile(path)
+    found = find_config(path)
+    if found is None:
+        raise FileNotFoundError(f'config file {path} does not exist, neither from the working directory nor among '
+                                f'the shipped configs ({", ".join(config_roots()) or "none found"})')
+    cfg = Config.fromfile(found)
     cfg.launcher = launcher
     if cfg_options is not None:
         cfg.merge_from_dict(cfg_options)
@@ -192,30 +195,31 @@ def loadable_resume_checkpoint(work_dir: str):
     return None, skipped
 
 
-def end_distributed() -> None:
-    """End a distributed tool run: barrier, destroy the default process group, then leave the process at once.
+def end_distributed() -> bool:
+    """End a distributed tool run: barrier, destroy the default process group, flush logs and streams. Returns
+    True when it ended one, and the *tool* then leaves with ``os._exit(0)`` (the library never ends a process).
 
     Left to interpreter shutdown, gloo's threads can outlive Python and abort the process ("terminate called
     without an active exception", SIGABRT) after the run has finished; torchrun then reports the whole run as
     failed. Destroying the group first made this rarer but not impossible (seen once in ~10 CI runs, after a
-    finished 2-rank test), so a distributed rank flushes its logs and streams and exits with ``os._exit(0)``,
-    which skips the C++ static destructors where the abort happens. Call it last: nothing after it runs in a
-    distributed process. The barrier keeps one rank from tearing down while another still talks.
+    finished 2-rank test), so a distributed tool exits with ``os._exit(0)``, which skips the C++ static
+    destructors where the abort happens. The barrier keeps one rank from tearing down while another still talks.
     """
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        if dist.get_rank() == 0:
-            # MMEngine's CPU result collection removes its temporary folder but leaves '.dist_test/' in the working
-            # directory; remove it when empty (never anything another run may still be writing).
-            try:
-                os.rmdir('.dist_test')
-            except OSError:
-                pass
-        dist.destroy_process_group()
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+    if not (dist.is_available() and dist.is_initialized()):
+        return False
+    dist.barrier()
+    if dist.get_rank() == 0:
+        # MMEngine's CPU result collection removes its temporary folder but leaves '.dist_test/' in the working
+        # directory; remove it when empty (never anything another run may still be writing).
+        try:
+            os.rmdir('.dist_test')
+        except OSError:
+            pass
+    dist.destroy_process_group()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    return True
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -226,7 +230,7 @@ MANIFEST = 'manifest.json'
 
 def _write_manifest(out_dir: str, data: dict) -> None:
     import json
-    from .files import atomic_save
+    from ..utils.files import atomic_save
 
     def dump(obj, path):
         with open(path, 'w') as f:
@@ -246,7 +250,7 @@ def start_prediction_manifest(out_dir: str, config: str, checkpoint: Optional[st
 def finish_prediction_manifest(out_dir: str, dataset, config: str, checkpoint: Optional[str]) -> dict:
     """Rewrite ``DIR/manifest.json`` once every prediction is written: ``complete`` (every image of the test set
     has its PNG), ``count`` (PNGs of this test set found) and the file names."""
-    from ..engine.hooks import dataset_samples
+    from .hooks import dataset_samples
     expected = sorted(os.path.splitext(os.path.basename(info['img_path']))[0] + '.png'
                       for info in dataset_samples(dataset) if info.get('img_path'))
     present = [name for name in expected if os.path.isfile(os.path.join(out_dir, name))]

@@ -9,8 +9,8 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 
-from .decoder import init_conv_weight
-from .heads import BiasRectifiedHead
+from ..reclip_pp.decoder import init_conv_weight
+from ..reclip_pp.rectification import RectificationHead
 
 
 @MODELS.register_module()
@@ -42,14 +42,14 @@ class PositionalBiasNet(BaseModule):
 
 
 @MODELS.register_module()
-class DependentBiasHead(BiasRectifiedHead):
+class DependentBiasHead(RectificationHead):
     """ReCLIP's rectification head (SPEC §12): ``Z = L_q − (L_cls + S)`` with the image-dependent class bias
     ``L_cls = ⟨F, R̂⟩`` (B, C, h, w) and the positional bias map ``S = PositionalBiasNet(P)`` (1, C, h, w).
 
     Defaults are the conference version's: no decoder, Gumbel scale 1000, test-time prompt denoising with
     ``softmax(100·Z)`` whose suppressed logits are set to -100 (the release: an image with every class suppressed
     is predicted class 0 everywhere; ``denoise_fill=None`` keeps argmax Z instead). Giving a ``mask_decoder`` puts ReCLIP++'s decoder on ``[F, L_q − (L_cls + S)]`` (the
-    paper's Table III, second and third rows). Training and loss are ``BiasRectifiedHead``'s.
+    paper's Table III, second and third rows). Training and loss are ``RectificationHead``'s, as ReCLIP++'s.
     """
     class_count_key = 'bias_projector.conv3.weight'
 
@@ -81,9 +81,6 @@ class DependentBiasHead(BiasRectifiedHead):
         """``L_cls + S`` (B, C, h, w): the bias subtracted from ``L_q``, per image."""
         reference, space = self.reference_and_space_bias(pos)
         return torch.einsum('bdhw,cd->bchw', features, reference.to(features.dtype)) + space
-
-    def compute_bias_logits(self, pos: torch.Tensor) -> torch.Tensor:
-        raise TypeError('DependentBiasHead: the class bias depends on the image; use total_bias(features, pos)')
 
     def rectified_logit_parts(self, features: torch.Tensor, pos: torch.Tensor
                               ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:

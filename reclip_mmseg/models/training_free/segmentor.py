@@ -1,4 +1,4 @@
-"""``CLIPSegmentor``: MMSeg's EncoderDecoder plus the training-free protocol's post-steps (TRAINING_FREE.md):
+"""``CLIPSegmentor``: MMSeg's EncoderDecoder plus the training-free protocol's post-steps (docs/training_free.md §3):
 optional PAMR on the logits, and the background rule of VOC-21 / Context-60 (``prob_thd``)."""
 from typing import List, Optional
 
@@ -6,6 +6,7 @@ import torch
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 
+from ..text_head import check_same_clip
 from .pamr import pamr as pamr_refine
 
 
@@ -25,6 +26,7 @@ class CLIPSegmentor(EncoderDecoder):
     def __init__(self, *args, pamr: Optional[dict] = None, prob_thd: float = 0.0, logit_scale: float = 50.0,
                  background_index: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
+        check_same_clip(self)
         self.pamr_cfg = dict(enabled=False, iterations=10, dilations=(1, 2, 4, 8, 12, 24))
         unknown = set(pamr or {}) - set(self.pamr_cfg)
         if unknown:

@@ -1,0 +1,30 @@
+"""The one place where a CLIP ViT's input is cut into patches and its positional embedding fitted to the grid,
+shared by the frozen dense tower (``CLIPViT``) and TagCLIP's prompted tower (``VPTCLIPViT``)."""
+import torch
+import torch.nn.functional as F
+
+
+def resize_patch_pos(patch_pos: torch.Tensor, h: int, w: int, mode: str = 'bicubic') -> torch.Tensor:
+    """(n*n, W) square patch positional grid -> (h*w, W), resized with ``mode`` in float32 (unchanged when it
+    already fits)."""
+    n = int(round(patch_pos.shape[0] ** 0.5))
+    if (h, w) == (n, n):
+        return patch_pos
+    grid = patch_pos.reshape(1, n, n, -1).permute(0, 3, 1, 2).float()
+    grid = F.interpolate(grid, size=(h, w), mode=mode, align_corners=False)
+    return grid.to(patch_pos.dtype).permute(0, 2, 3, 1).reshape(h * w, -1)
+
+
+def interpolate_pos_embed(pos: torch.Tensor, h: int, w: int, mode: str = 'bicubic') -> torch.Tensor:
+    """(1 + N, W) CLIP positional embedding -> (1 + h*w, W): the class-token part kept, the square patch part
+    resized to h x w (bicubic: MaskCLIP's and the ReCLIP releases' choice)."""
+    return torch.cat([pos[:1], resize_patch_pos(pos[1:], h, w, mode)], dim=0)
+
+
+def patch_embed(visual, inputs: torch.Tensor, patch_size: int) -> torch.Tensor:
+    """(B, 3, H, W) -> (B, W, h, w) patch embeddings: the input zero-padded right/bottom to a multiple of the patch
+    size (as MMSeg's ViTs), cast to the tower's dtype, through its patch convolution."""
+    pad_h, pad_w = (-inputs.shape[-2]) % patch_size, (-inputs.shape[-1]) % patch_size
+    if pad_h or pad_w:
+        inputs = F.pad(inputs, (0, pad_w, 0, pad_h))
+    return visual.conv1(inputs.to(visual.conv1.weight.dtype))
