@@ -1,6 +1,6 @@
 """ReCLIP++ as an MMSegmentation 1.x plugin.
 
-Importing this package registers every public name (see DESIGN.md) in MMSeg's registries (scope ``mmseg``);
+Importing this package registers every public name (docs/api.md lists them) in MMSeg's registries (scope ``mmseg``);
 configs only need ``custom_imports=dict(imports=['reclip_mmseg'], allow_failed_imports=False)``.
 """
 from .utils.compat import make_checkpoint_writes_atomic, register_checkpoint_safe_globals

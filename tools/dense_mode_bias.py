@@ -4,7 +4,7 @@ one dataset, as a table.
     python tools/dense_mode_bias.py DATASET [--modes maskclip sclip ...] [--out table.md] [--cfg-options ...]
 
 DATASET is a name of configs/training_free/_base_/ (voc20, context59, ade20k, cityscapes, coco_stuff27, ...).
-Each mode runs configs/training_free/{mode}_{DATASET}.py through MMEngine's Runner with IoUMetric and BiasMetric.
+Each mode runs configs/training_free/{mode}_vit-b16_{DATASET}.py through MMEngine's Runner with IoUMetric and BiasMetric.
 The numbers mean something only with real CLIP weights; on the tiny CLIP the table says so. A mode that cannot
 run on the given CLIP (sc_clip and sfp need ViT-B's 12 blocks; the 2-block reclip-tiny has 2, reclip-tiny-deep
 12) gets a 'not run' row with the reason, and the table of the modes that ran is still written (exit status 1
@@ -39,7 +39,7 @@ def main():
     work = args.work_dir or tempfile.mkdtemp(prefix='dense_mode_bias_')
     rows, skipped, tiny, clip_name = [], [], False, None
     for mode in args.modes:
-        config = os.path.join(ROOT, 'configs', 'training_free', f'{mode}_{args.dataset}.py')
+        config = os.path.join(ROOT, 'configs', 'training_free', f'{mode.replace("_", "-")}_vit-b16_{args.dataset.replace("coco_stuff", "cocostuff")}.py')
         cfg = load_config(config, args.cfg_options, work_dir=os.path.join(work, mode))
         cfg.test_evaluator = [dict(type='IoUMetric', iou_metrics=['mIoU']), dict(type='BiasMetric')]
         clip_name = cfg.model.backbone.clip.get('model_name')

@@ -1,4 +1,4 @@
-"""Make the image-level hypotheses of a training set (SPEC.md §5), once, before rectification training.
+"""Make the image-level hypotheses of a training set (docs/reclip_pp.md §5), once, before rectification training.
 
     python tools/gen_hypotheses.py CONFIG [--out FILE] [--device cuda] [--cfg-options k=v ...]
 
@@ -50,7 +50,7 @@ def main():
     params = dict(min_vote_share=0.0, window_cover='release', batch_size=64, mode='windows')
     params.update(cfg.get('hypotheses', {}))
     params.pop('file', None)  # already applied to the pipeline by resolve_hypothesis_file
-    if params['mode'] == 'whole_image':  # ReCLIP (SPEC §12): no windows
+    if params['mode'] == 'whole_image':  # ReCLIP (docs/reclip_pp.md §12): no windows
         for key in ('window_size', 'window_stride', 'min_vote_share', 'window_cover'):
             params.pop(key, None)
     elif 'window_size' not in params:  # the release: crop_size / 6 (VOC 56, Context 80, others 85), stride half

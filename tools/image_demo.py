@@ -3,7 +3,7 @@
     python tools/image_demo.py IMAGE CONFIG [CHECKPOINT] [--classes "cat,dog,grass"] [--out out.png]
         [--device cpu] [--opacity 0.5] [--dense-mode naclip] [--cfg-options k=v ...]
 
-Training-free configs (configs/maskclip/*.py) take any class names; a checkpoint segments into the classes it
+Training-free configs (configs/training_free/*.py, configs/reclip_pp/maskclip-baseline_*.py) take any class names; a checkpoint segments into the classes it
 was trained for (--classes, if given, must be those). Uses MMSeg's init_model / inference_model.
 """
 import argparse
@@ -32,7 +32,7 @@ def main():
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--opacity', type=float, default=0.5)
     parser.add_argument('--dense-mode', choices=DENSE_MODES,
-                        help="CLIP's last-block mode (TRAINING_FREE.md), e.g. sclip, clearclip, naclip")
+                        help="CLIP's last-block mode (docs/training_free.md), e.g. sclip, clearclip, naclip")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     try:

@@ -16,7 +16,7 @@ with its own loss on image-level labels only; we report the mIoU of the Query-on
 of the rectified prediction on held-out images, and how well the learned bias logits L_b correlate with the
 planted bias (both centred over classes at each position, since a per-position constant changes no argmax).
 `--method reclip` trains the conference version's DependentBiasHead instead (image-dependent class bias, positional
-bias net, no decoder, Gumbel x1000, SPEC §12) on the same features, labels and seeds.
+bias net, no decoder, Gumbel x1000, docs/reclip_pp.md §12) on the same features, labels and seeds.
 """
 import argparse
 import json
@@ -154,7 +154,7 @@ def compare(seeds, **kwargs):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--iters', type=int, default=2000)  # the release decoder init needs ~2,000 (SPEC §4)
+    parser.add_argument('--iters', type=int, default=2000)  # the release decoder init needs ~2,000 (docs/reclip_pp.md §4)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--lr', type=float, default=0.01)
     parser.add_argument('--method', choices=sorted(METHODS), default='reclip_pp')

@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = 'configs/reclip_pp/voc_rectify.py'
+CONFIG = 'configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py'
 
 
 def build_dataset(root: str) -> str:

@@ -2,7 +2,7 @@
 
     python tools/test.py CONFIG [CHECKPOINT] [--work-dir DIR] [--out DIR] [--show-dir DIR] [--cfg-options ...]
 
-CHECKPOINT is left out for training-free configs (configs/maskclip, configs/training_free; one given is refused
+CHECKPOINT is left out for training-free configs (configs/training_free, configs/reclip_pp/maskclip-baseline_*; one given is refused
 unless --ignore-checkpoint) and required for trained methods (ReCLIP++, ReCLIP, students, TagCLIP; --untrained runs
 one without, a smoke test). A checkpoint holds only trained weights: frozen CLIP is rebuilt from the config's
 weight source, and a checkpoint of another method, token count or class count is refused, naming what it is.

@@ -28,7 +28,7 @@ def init_segmentor(config: str, checkpoint: Optional[str] = None, classes: Optio
         if checkpoint is not None and classes != trained:
             raise ValueError(f'{checkpoint} was trained for the classes of {config} ({len(trained)}: {trained}); '
                              f'--classes gave {classes}. Leave --classes out, or use a training-free config '
-                             f'(configs/maskclip/*.py) for other classes.')
+                             f'(configs/training_free/*.py) for other classes.')
         if head.type != 'MaskCLIPHead' and checkpoint is None and classes != trained:
             raise ValueError(f'{config} is trained per class set; without a checkpoint only a MaskCLIP config '
                              f'takes arbitrary --classes')

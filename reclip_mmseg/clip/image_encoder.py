@@ -1,4 +1,4 @@
-"""``CLIPViT``: the frozen CLIP image tower with MaskCLIP's dense path (SPEC.md §1)."""
+"""``CLIPViT``: the frozen CLIP image tower with MaskCLIP's dense path (docs/reclip_pp.md §1)."""
 import copy
 import warnings
 from typing import NamedTuple, Optional
@@ -37,7 +37,7 @@ class CLIPViT(FrozenCLIPModule):
     Args:
         clip: weight source, see :func:`reclip_mmseg.clip.load_clip`.
         with_global: also return the global image embedding (cheap: one query token).
-        dense_mode: how the last block makes the dense tokens (TRAINING_FREE.md): 'maskclip' (default, the
+        dense_mode: how the last block makes the dense tokens (docs/training_free.md): 'maskclip' (default, the
             value path above, ReCLIP++'s feature), 'vanilla' (CLIP as trained), 'sclip' (q-q + k-k attention,
             residual and MLP kept), 'clearclip' (q-q attention, no residual/MLP), 'naclip' (k-k attention plus a
             Gaussian neighbourhood term, no residual/MLP), 'sc_clip' and 'sfp' (self-calibrated multi-step

@@ -1,4 +1,4 @@
-"""SC-CLIP and SFP (TRAINING_FREE.md): the last block fed self-calibrated patch tokens.
+"""SC-CLIP and SFP (docs/training_free.md): the last block fed self-calibrated patch tokens.
 
 Both share one skeleton over the outputs of blocks 1..L-1 (ViT-B/16: L = 12; 1-indexed as the papers count):
 1. outlier patch tokens of block L-1's output are found (SC-CLIP: Local Outlier Factor, k = 30, 5 %

@@ -1,4 +1,4 @@
-"""``OpenCLIPTextEncoder``: the frozen CLIP text tower (SPEC.md §2–3).
+"""``OpenCLIPTextEncoder``: the frozen CLIP text tower (docs/reclip_pp.md §2–3).
 
 Two uses: the Query head's prompt-ensemble class embeddings (cached on disk), and the Reference prompt
 learner's learned-context prompts (gradient flows through the frozen tower to the context vectors).
@@ -248,7 +248,7 @@ def _tensor_checksum(t: torch.Tensor) -> str:
 
 def context_prompt_read_positions(token_ids: torch.Tensor, num_context: int) -> torch.Tensor:
     """(C,) where each ``[SOS] ctx*M [name positions]`` prompt is read: its EOT position, or, when the name's EOT
-    was cut off, the highest-id position *among the name positions* (SPEC §3). EOT has the largest id of the
+    was cut off, the highest-id position *among the name positions* (docs/reclip_pp.md §3). EOT has the largest id of the
     vocabulary, so both are the argmax over the name positions; an argmax over the whole row would pick SOS
     (id 49406 outranks every word) whenever EOT is missing."""
     return 1 + num_context + token_ids[:, 1 + num_context:].argmax(dim=-1)

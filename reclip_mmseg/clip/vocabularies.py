@@ -1,5 +1,5 @@
 """Class vocabularies of the benchmarks, the words fed to CLIP for them, and the prompt templates (docs: the
-Query head, SPEC.md §2; the release's words, SPEC.md §14).
+Query head, docs/reclip_pp.md §2; the release's words, docs/reclip_pp.md §14).
 
 A vocabulary is the dataset's own class list (the names in the dataset's ``METAINFO``), so a config's class
 list can be checked against it name by name. The words CLIP reads are chosen per family (``class_words``):
@@ -43,7 +43,7 @@ PROMPT_NAMES: Dict[str, str] = {
     'furniture-stuff': 'furniture stuff', 'rawmaterial': 'raw material',
 }
 
-# The words ReCLIP's and ReCLIP++'s releases feed CLIP (their own per-dataset lists, in dataset order; SPEC.md
+# The words ReCLIP's and ReCLIP++'s releases feed CLIP (their own per-dataset lists, in dataset order; docs/reclip_pp.md
 # §14), for the Query and the Reference prompts alike. The dataset names (``VOCABULARIES``) stay MMSeg's.
 _ADE150_WORDS = (
     'wall, building, sky, floor, tree, ceiling, road, bed, windowpane, grass, cabinet, sidewalk, person, earth, '
@@ -101,7 +101,7 @@ IMAGENET_TEMPLATES: Tuple[str, ...] = tuple(t('{}') for t in OPENAI_IMAGENET_TEM
 SCENE_TEMPLATES: Tuple[str, ...] = (
     'there is a {} in the scene.', 'there is the {} in the scene.', 'this is a {} in the scene.',
     'this is the {} in the scene.', 'this is one {} in the scene.')
-# TagCLIP / ZegCLIP text (TAGCLIP.md §2.2): VOC uses one template without a period, COCO-Stuff a 15-template
+# TagCLIP / ZegCLIP text (docs/tagclip.md §2.2): VOC uses one template without a period, COCO-Stuff a 15-template
 # ensemble (template list from ZegCLIP, MIT licence).
 ZEGCLIP15_TEMPLATES: Tuple[str, ...] = (
     'a photo of a {}.', 'a photo of a small {}.', 'a photo of a medium {}.', 'a photo of a large {}.',

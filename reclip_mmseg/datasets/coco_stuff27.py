@@ -1,4 +1,4 @@
-"""COCO-Stuff with the 27 coarse classes of the unsupervised-segmentation literature (SPEC.md §10)."""
+"""COCO-Stuff with the 27 coarse classes of the unsupervised-segmentation literature (docs/reclip_pp.md §10)."""
 import numpy as np
 from mmseg.datasets import BaseSegDataset, COCOStuffDataset
 from mmseg.registry import DATASETS

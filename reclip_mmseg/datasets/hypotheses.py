@@ -1,6 +1,6 @@
-"""Image-level multi-label hypotheses (SPEC.md §5): sliding windows over the original image vote with CLIP's
+"""Image-level multi-label hypotheses (docs/reclip_pp.md §5): sliding windows over the original image vote with CLIP's
 ordinary global embedding against the Query embeddings; classes with enough votes form the hypothesis.
-ReCLIP (SPEC.md §12) instead scores the whole image once: classes whose cosine passes a threshold, else the top K.
+ReCLIP (docs/reclip_pp.md §12) instead scores the whole image once: classes whose cosine passes a threshold, else the top K.
 
 Stored once per training set as JSON keyed by image file name (never by line order).
 """
@@ -43,7 +43,7 @@ def window_boxes(height: int, width: int, side: int, stride: int, cover: str = '
                  ) -> List[Tuple[int, int, int, int]]:
     """Square windows ``(x0, y0, x1, y1)``.
 
-    ``cover='release'`` (default, SPEC §5): starts ``range(0, length - side, stride)``, end exclusive, so no window
+    ``cover='release'`` (default, docs/reclip_pp.md §5): starts ``range(0, length - side, stride)``, end exclusive, so no window
     is flush with the far edge (24 windows on a 200x150 image, side 56, stride 28); an image exactly one window
     long, where that range is empty, gets the one window at 0. ``cover='full'``: starts at multiples of ``stride``
     plus one flush with the far edge if the grid stops short of it, so every pixel is covered (more windows,

@@ -1,4 +1,4 @@
-"""``LoadImageLevelLabels``: the image's multi-label hypothesis into the sample (SPEC.md §5)."""
+"""``LoadImageLevelLabels``: the image's multi-label hypothesis into the sample (docs/reclip_pp.md §5)."""
 import json
 import os
 from typing import Dict, Optional, Sequence, Union

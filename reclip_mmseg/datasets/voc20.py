@@ -1,4 +1,4 @@
-"""PASCAL VOC 2012 with the 20 object classes; background is ignored (SPEC.md §10)."""
+"""PASCAL VOC 2012 with the 20 object classes; background is ignored (docs/reclip_pp.md §10)."""
 import os.path as osp
 
 from mmengine import fileio

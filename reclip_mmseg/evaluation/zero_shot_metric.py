@@ -1,4 +1,4 @@
-"""``ZeroShotIoUMetric``: MMSeg's IoU with the generalised zero-shot summary (TAGCLIP.md §1.3)."""
+"""``ZeroShotIoUMetric``: MMSeg's IoU with the generalised zero-shot summary (docs/tagclip.md §1.3)."""
 import math
 from collections import OrderedDict
 from typing import Dict, Optional, Sequence

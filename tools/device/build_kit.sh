@@ -12,7 +12,7 @@ KIT="$ROOT/.devkit"
 PYV="${PYTHON_VERSION:-3.12}"
 PIP="${PIP:-python3 -m pip}"
 # What the GPU image lacks (mmpretrain imports `modelindex`, which is the package model-index, not the stub on
-# PyPI named modelindex) (its package list: /work/.library/device/KINDS.md); torch, torchvision, numpy, scipy,
+# PyPI named modelindex); torch, torchvision, numpy, scipy,
 # opencv, matplotlib, regex, rich, pyyaml, scikit-learn, scikit-image, hypothesis, pytest, tensorboard are there.
 PACKAGES=(mmengine==0.10.7 mmsegmentation==1.2.2 mmpretrain==1.2.0 open_clip_torch==3.3.0 ftfy wcwidth addict
           yapf termcolor prettytable mat4py model-index ordered-set markdown imgviz platformdirs "setuptools<81")

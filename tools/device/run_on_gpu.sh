@@ -7,7 +7,7 @@
 # Knobs: TARGET (install folder, default /tmp/reclip_site), RECLIP_TEST_DEVICE (cuda when a GPU is seen, else
 # cpu), PYTEST_ARGS (default "tests -q"), SKIP_TESTS=1, SKIP_BENCH=1, BENCH_REPEATS (default 5), BENCH_EXTRA
 # (added to every benchmark, e.g. "--cfg-options model_name=reclip-tiny" for a quick check on a CPU).
-# On a CPU machine the same script checks the kit (tests/test_device_kit.py does, with an emulated GPU image).
+# On a CPU machine the same script checks the kit (tests/tools/test_device_kit.py does, with an emulated GPU image).
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -63,17 +63,17 @@ if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
   bench() { local name=$1; shift; "$PY" tools/benchmark.py "$@" --device "$DEV" --random-weights \
               --repeats "$R" --out "$B/$name.json" ${BENCH_EXTRA:-} > "$B/$name.log" 2>&1 \
               || { echo "bench $name failed:"; tail -15 "$B/$name.log"; status=7; }; }
-  bench infer_c20 configs/reclip_pp/voc_rectify.py --mode inference --num-classes 20
-  bench infer_c171 configs/reclip_pp/coco_stuff27_rectify.py --mode inference --num-classes 171
-  bench train_336_c150 configs/reclip_pp/ade20k_rectify.py --mode train --num-classes 150 --size 336
-  bench train_512_c150 configs/reclip_pp/ade20k_rectify.py --mode train --num-classes 150 --size 512
-  bench hypotheses configs/reclip_pp/voc_rectify.py --mode hypotheses --hyp-batch 64
-  bench query configs/reclip_pp/voc_rectify.py --mode query --num-classes 20
-  bench prompt configs/reclip_pp/voc_rectify.py --mode prompt --num-classes 150
-  bench dense configs/training_free/maskclip_voc20.py --mode dense
-  bench reclip configs/reclip/voc_rectify.py --mode model --num-classes 20
+  bench infer_c20 configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py --mode inference --num-classes 20
+  bench infer_c171 configs/reclip_pp/reclip-pp_vit-b16_80k_cocostuff27.py --mode inference --num-classes 171
+  bench train_336_c150 configs/reclip_pp/reclip-pp_vit-b16_80k_ade20k.py --mode train --num-classes 150 --size 336
+  bench train_512_c150 configs/reclip_pp/reclip-pp_vit-b16_80k_ade20k.py --mode train --num-classes 150 --size 512
+  bench hypotheses configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py --mode hypotheses --hyp-batch 64
+  bench query configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py --mode query --num-classes 20
+  bench prompt configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py --mode prompt --num-classes 150
+  bench dense configs/training_free/maskclip_vit-b16_voc20.py --mode dense
+  bench reclip configs/reclip/reclip_vit-b16_20k_voc20.py --mode model --num-classes 20
   if [[ $GPU == 1 ]]; then  # bf16 autocast on/off for inference
-    bench infer_c20_bf16 configs/reclip_pp/voc_rectify.py --mode inference --num-classes 20 --autocast bf16
+    bench infer_c20_bf16 configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py --mode inference --num-classes 20 --autocast bf16
   fi
   "$PY" - "$B" "$OUT_DIR/gpu_results.json" <<'PY'
 import glob, json, os, sys, torch

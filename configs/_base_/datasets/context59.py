@@ -3,11 +3,11 @@ dataset_type = 'PascalContextDataset59'
 data_root = 'data/VOCdevkit/VOC2010'
 vocabulary = 'context59'
 crop_size = (480, 480)  # release crop
-scale = (2048, 448)  # short side 448, keep ratio: the test scale (SPEC.md §7) and the train resize centre
-# Image-level hypotheses (SPEC.md §5), made by `python tools/gen_hypotheses.py CONFIG`: windows of
+scale = (2048, 448)  # short side 448, keep ratio: the test scale (docs/reclip_pp.md §7) and the train resize centre
+# Image-level hypotheses (docs/reclip_pp.md §5), made by `python tools/gen_hypotheses.py CONFIG`: windows of
 # crop/6 = 80 px, stride half the side, every class with at least one vote.
 hypotheses = dict(window_size=80, window_stride=40, min_vote_share=0.0, window_cover='release', batch_size=64)
-hypothesis_file = 'reclip_hypotheses/context59_train.json'  # relative: resolved against the train dataset's data_root
+hypothesis_file = 'hypotheses/reclip_pp/context59_train.json'  # relative: resolved against the train dataset's data_root
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
              'flip_direction', 'reduce_zero_label', 'image_level_labels')
 train_pipeline = [  # unsupervised: no mask is loaded for training
@@ -19,7 +19,7 @@ train_pipeline = [  # unsupervised: no mask is loaded for training
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
-# Distillation (SPEC.md §8): the label map comes along only to mark the pixels that get no pseudo label (255:
+# Distillation (docs/reclip_pp.md §8): the label map comes along only to mark the pixels that get no pseudo label (255:
 # ignored / background, and the padding); its classes are never read. Used by the *_distill.py configs.
 distill_train_pipeline = train_pipeline[:2] + [dict(type='LoadAnnotations')] + train_pipeline[2:]
 test_pipeline = [

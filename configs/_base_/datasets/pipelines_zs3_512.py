@@ -1,4 +1,4 @@
-# The 512-crop pipelines of TagCLIP / ZegCLIP (TAGCLIP.md §4.3, §5), shared by their VOC and COCO-Stuff configs.
+# The 512-crop pipelines of TagCLIP / ZegCLIP (docs/tagclip.md §4.3, §5), shared by their VOC and COCO-Stuff configs.
 crop_size = (512, 512)
 scale = (2048, 512)
 train_pipeline = [

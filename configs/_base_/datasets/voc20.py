@@ -1,13 +1,13 @@
-# PASCAL VOC 2012, 20 classes, background ignored (SPEC.md §10). Layout: docs/dataset_prepare.md.
+# PASCAL VOC 2012, 20 classes, background ignored (docs/reclip_pp.md §10). Layout: docs/dataset_prepare.md.
 dataset_type = 'PascalVOC20Dataset'
 data_root = 'data/VOCdevkit/VOC2012'
 vocabulary = 'voc20'
 crop_size = (336, 336)  # release crop
-scale = (2048, 336)  # short side 336, keep ratio: the test scale (SPEC.md §7) and the train resize centre
-# Image-level hypotheses (SPEC.md §5), made by `python tools/gen_hypotheses.py CONFIG`: windows of
+scale = (2048, 336)  # short side 336, keep ratio: the test scale (docs/reclip_pp.md §7) and the train resize centre
+# Image-level hypotheses (docs/reclip_pp.md §5), made by `python tools/gen_hypotheses.py CONFIG`: windows of
 # crop/6 = 56 px, stride half the side, every class with at least one vote.
 hypotheses = dict(window_size=56, window_stride=28, min_vote_share=0.0, window_cover='release', batch_size=64)
-hypothesis_file = 'reclip_hypotheses/voc20_train.json'  # relative: resolved against the train dataset's data_root
+hypothesis_file = 'hypotheses/reclip_pp/voc20_train.json'  # relative: resolved against the train dataset's data_root
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
              'flip_direction', 'reduce_zero_label', 'image_level_labels')
 train_pipeline = [  # unsupervised: no mask is loaded for training
@@ -19,7 +19,7 @@ train_pipeline = [  # unsupervised: no mask is loaded for training
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
-# Distillation (SPEC.md §8): the label map comes along only to mark the pixels that get no pseudo label (255:
+# Distillation (docs/reclip_pp.md §8): the label map comes along only to mark the pixels that get no pseudo label (255:
 # ignored / background, and the padding); its classes are never read. Used by the *_distill.py configs.
 distill_train_pipeline = train_pipeline[:2] + [dict(type='LoadAnnotations')] + train_pipeline[2:]
 test_pipeline = [

@@ -1,4 +1,4 @@
-# PASCAL VOC 2012, 20 classes (background ignored), at TagCLIP / ZegCLIP's 512 crop (TAGCLIP.md §1.2, §4.3, §5).
+# PASCAL VOC 2012, 20 classes (background ignored), at TagCLIP / ZegCLIP's 512 crop (docs/tagclip.md §1.2, §4.3, §5).
 # Train: trainaug = train.txt (SegmentationClass) + aug.txt (SegmentationClassAug), 10,582 images; test: val.
 _base_ = ['./pipelines_zs3_512.py']
 dataset_type = 'PascalVOC20Dataset'
@@ -21,7 +21,7 @@ val_dataloader = dict(
                  data_prefix=dict(img_path='JPEGImages', seg_map_path='SegmentationClass'),
                  ann_file='ImageSets/Segmentation/val.txt', pipeline={{_base_.test_pipeline}}))
 test_dataloader = val_dataloader
-# Zero-shot split: unseen = pottedplant, sheep, sofa, train, tvmonitor (TAGCLIP.md §1.2).
+# Zero-shot split: unseen = pottedplant, sheep, sofa, train, tvmonitor (docs/tagclip.md §1.2).
 unseen_idx = [15, 16, 17, 18, 19]
 val_evaluator = dict(type='ZeroShotIoUMetric', unseen_idx=unseen_idx)
 test_evaluator = val_evaluator

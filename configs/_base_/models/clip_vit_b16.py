@@ -3,7 +3,7 @@
 clip = dict(model_name='ViT-B-16', pretrained='openai', quick_gelu=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
-    mean=[122.771, 116.746, 104.094],  # CLIP mean/std, RGB (SPEC.md §9)
+    mean=[122.771, 116.746, 104.094],  # CLIP mean/std, RGB (docs/reclip_pp.md §9)
     std=[68.501, 66.632, 70.323],
     bgr_to_rgb=True,
     pad_val=0,

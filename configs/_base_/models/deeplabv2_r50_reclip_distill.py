@@ -1,8 +1,8 @@
-# ReCLIP (CVPR 2024) distillation stage as the authors released it (SPEC.md §12): ResNet-50-V1c student at output
+# ReCLIP (CVPR 2024) distillation stage as the authors released it (docs/reclip_pp.md §12): ResNet-50-V1c student at output
 # stride 8, ASPP-v2 (2048 -> 512, four 3x3 convs without bias + BN + ReLU, summed), classifier
 # Z_S = G.T_q - G.R (G the L2-normalised ASPP feature; T_q and R inherited from the ReCLIP teacher, frozen; no
 # positional bias, nothing learnable after the ASPP). Teacher pseudo labels after softmax(10 Z) denoising at 0.5.
-_base_ = ['./deeplabv2_r101_distill.py']
+_base_ = ['deeplabv2_r101_reclip_pp_distill.py']
 model = dict(
     backbone=dict(depth=50, init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),
     decode_head=dict(

@@ -1,10 +1,10 @@
-# TagCLIP (TAGCLIP.md §2, §8): frozen OpenAI CLIP ViT-B/16 with deep VPT, text queries + trusty token through an
+# TagCLIP (docs/tagclip.md §2, §8): frozen OpenAI CLIP ViT-B/16 with deep VPT, text queries + trusty token through an
 # ATM decoder. Offline smoke runs: clip model_name='reclip-tiny-deep', pretrained=None (12 blocks, untrained).
 clip = dict(model_name='ViT-B-16', pretrained='openai', quick_gelu=True)
 model_crop_size = (512, 512)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],  # ImageNet mean/std, RGB: the release's, not CLIP's own (TAGCLIP.md §2.1-10)
+    mean=[123.675, 116.28, 103.53],  # ImageNet mean/std, RGB: the release's, not CLIP's own (docs/tagclip.md §2.1-10)
     std=[58.395, 57.12, 57.375],
     bgr_to_rgb=True,
     pad_val=0,

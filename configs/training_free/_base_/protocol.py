@@ -1,4 +1,4 @@
-# One protocol for every training-free dense mode (TRAINING_FREE.md, "Post-processing and protocol"), written
+# One protocol for every training-free dense mode (docs/training_free.md, "Post-processing and protocol"), written
 # once here and used by every configs/training_free/{mode}_{dataset}.py:
 # - frozen CLIP ViT-B/16 (OpenAI), 85-template Query embeddings (ReCLIP++'s ensemble), plain cosine logits;
 # - test scale: short side 336 (Cityscapes 560), set per dataset in ./{dataset}.py;

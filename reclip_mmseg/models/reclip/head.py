@@ -1,4 +1,4 @@
-"""ReCLIP (CVPR 2024), the conference version of the method (SPEC.md §12): the same frozen CLIP, Query head,
+"""ReCLIP (CVPR 2024), the conference version of the method (docs/reclip_pp.md §12): the same frozen CLIP, Query head,
 Reference prompt learner and contrastive loss, with an image-*dependent* class bias ``⟨F, R̂⟩``, a per-class
 positional bias map from a small conv net on ``P``, no decoder and a sharper Gumbel mask."""
 from typing import Optional, Sequence, Tuple, Union
@@ -43,7 +43,7 @@ class PositionalBiasNet(BaseModule):
 
 @MODELS.register_module()
 class DependentBiasHead(RectificationHead):
-    """ReCLIP's rectification head (SPEC §12): ``Z = L_q − (L_cls + S)`` with the image-dependent class bias
+    """ReCLIP's rectification head (docs/reclip_pp.md §12): ``Z = L_q − (L_cls + S)`` with the image-dependent class bias
     ``L_cls = ⟨F, R̂⟩`` (B, C, h, w) and the positional bias map ``S = PositionalBiasNet(P)`` (1, C, h, w).
 
     Defaults are the conference version's: no decoder, Gumbel scale 1000, test-time prompt denoising with

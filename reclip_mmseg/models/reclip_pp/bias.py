@@ -1,4 +1,4 @@
-"""Bias extraction (SPEC.md §3): class preference from a Reference prompt learner, space preference from a
+"""Bias extraction (docs/reclip_pp.md §3): class preference from a Reference prompt learner, space preference from a
 projection of CLIP's positional embedding; the bias logits are their matrix product."""
 import warnings
 from typing import Sequence

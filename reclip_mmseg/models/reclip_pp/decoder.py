@@ -1,4 +1,4 @@
-"""Rectified mask generation (SPEC.md §4): the mask decoder and the Gumbel mask."""
+"""Rectified mask generation (docs/reclip_pp.md §4): the mask decoder and the Gumbel mask."""
 import warnings
 from typing import Optional
 
@@ -15,7 +15,7 @@ CONV_WEIGHT_INITS = ('kaiming_fan_out', 'pytorch')
 
 def init_conv_weight(conv: nn.Conv2d, weight_init: str, owner: str) -> None:
     """'kaiming_fan_out': ``kaiming_normal_(mode='fan_out', nonlinearity='relu')``, std sqrt(2 / (k·k·C_out)), the
-    release's init (SPEC §4, §12); the bias keeps PyTorch's default. 'pytorch': PyTorch's default init, kept as
+    release's init (docs/reclip_pp.md §4, §12); the bias keeps PyTorch's default. 'pytorch': PyTorch's default init, kept as
     is. With a BatchNorm right after the conv the weight's scale sets the effective step size, so the init is
     part of the method."""
     if weight_init not in CONV_WEIGHT_INITS:

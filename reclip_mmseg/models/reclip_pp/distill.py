@@ -1,4 +1,4 @@
-"""ReCLIP++ distillation stage (SPEC.md §8): a DeepLab V2 student that inherits the rectified head, frozen."""
+"""ReCLIP++ distillation stage (docs/reclip_pp.md §8): a DeepLab V2 student that inherits the rectified head, frozen."""
 import copy
 import os
 from typing import List, Optional, Sequence, Union
@@ -255,7 +255,7 @@ class ReCLIPDistiller(EncoderDecoder):
             net normalises with the current map's statistics). The student head's ``channels`` / ``clip_width`` /
             ``clip_positions`` left ``None`` are read from that CLIP's architecture (no weights loaded).
         ignore_label_pixels: pixels whose label is the head's ``ignore_index`` (255: ignored / background after
-            ``reduce_zero_label``, and the batch padding) get no pseudo label, as in the release (SPEC.md §8); the
+            ``reduce_zero_label``, and the batch padding) get no pseudo label, as in the release (docs/reclip_pp.md §8); the
             label's classes are never read. Needs ``LoadAnnotations`` in the train pipeline (the dataset bases'
             ``distill_train_pipeline``). False: every pixel gets the teacher's label.
     """

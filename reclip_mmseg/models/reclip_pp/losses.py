@@ -1,4 +1,4 @@
-"""Losses of ReCLIP++ (SPEC.md §6, §8)."""
+"""Losses of ReCLIP++ (docs/reclip_pp.md §6, §8)."""
 from typing import Sequence
 
 import torch

@@ -1,4 +1,4 @@
-"""TagCLIP (TAGCLIP.md): deep-VPT CLIP backbone, relationship descriptor, ATM decoder with the trusty token,
+"""TagCLIP (docs/tagclip.md): deep-VPT CLIP backbone, relationship descriptor, ATM decoder with the trusty token,
 losses. ZegCLIP is the same head without the trusty token and without query self-attention."""
 from .backbone import VPTCLIPViT
 from .head import ATMCrossAttention, ATMDecoderLayer, RelationshipDescriptor, TagCLIPHead

@@ -1,5 +1,5 @@
 """``VPTCLIPViT``: frozen CLIP ViT with deep visual prompt tuning, TagCLIP / ZegCLIP's image encoder
-(TAGCLIP.md §2.1). Only the prompt parameters train; gradients flow through the frozen blocks to them."""
+(docs/tagclip.md §2.1). Only the prompt parameters train; gradients flow through the frozen blocks to them."""
 import math
 from typing import Optional, Tuple
 

@@ -1,5 +1,5 @@
 """``TagCLIPHead``: text queries through a relationship descriptor and an ATM decoder whose attention logits are the
-masks, plus TagCLIP's trusty token (TAGCLIP.md §2.3–2.7, §4.4, §5). With ``use_trusty=False`` and cross-attention
+masks, plus TagCLIP's trusty token (docs/tagclip.md §2.3–2.7, §4.4, §5). With ``use_trusty=False`` and cross-attention
 only it is ZegCLIP's head."""
 from typing import List, Optional, Sequence
 

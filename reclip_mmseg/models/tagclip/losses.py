@@ -1,4 +1,4 @@
-"""TagCLIP's losses (TAGCLIP.md §3, §2.7): sigmoid focal over every class mask, dice over the classes present,
+"""TagCLIP's losses (docs/tagclip.md §3, §2.7): sigmoid focal over every class mask, dice over the classes present,
 sigmoid focal on the trusty map; all divided by the number of (image, present class) masks."""
 from typing import Optional
 

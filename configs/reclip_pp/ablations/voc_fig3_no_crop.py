@@ -1,8 +1,0 @@
-# Fig. 3: label hypothesis "w/o crop" on voc20; paper mIoU: a curve (see the paper).
-#   python tools/train.py configs/reclip_pp/ablations/voc_fig3_no_crop.py  (after tools/gen_hypotheses.py on it)
-_base_ = ['../voc_rectify.py']
-# Hypotheses from the whole image (CLIP's own preprocessing) instead of windows: its top-1 class only
-# (threshold 1.0 is never reached, so the top-1 fallback decides).
-hypotheses = dict(_delete_=True, mode='whole_image', threshold=1.0, top_k=1, batch_size=64,
-                  file='reclip_hypotheses/voc20_train_no_crop.json')
-work_dir = './work_dirs/ablations/voc_fig3_no_crop'

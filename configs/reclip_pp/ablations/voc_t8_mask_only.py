@@ -1,5 +1,0 @@
-# Table VIII: distillation, mask-guided only on voc20; paper mIoU: 77.7.
-#   python tools/train.py configs/reclip_pp/ablations/voc_t8_mask_only.py --cfg-options model.teacher.checkpoint=work_dirs/voc_rectify/iter_N.pth
-_base_ = ['../voc_distill.py']
-model = dict(decode_head=dict(loss_feat=dict(loss_weight=0.0), loss_text=dict(loss_weight=0.0)))
-work_dir = './work_dirs/ablations/voc_t8_mask_only'

@@ -1,5 +1,0 @@
-# ReCLIP++ rectification on the clearclip dense feature (TRAINING_FREE.md) instead of MaskCLIP's; hypotheses still come
-# from CLIP's ordinary global embedding. Distill from its checkpoint with ade20k_distill.py unchanged
-# (model.teacher.config=configs/reclip_pp/ade20k_rectify_clearclip.py).
-_base_ = ['./ade20k_rectify.py']
-model = dict(backbone=dict(dense_mode='clearclip'))

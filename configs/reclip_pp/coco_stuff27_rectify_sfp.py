@@ -1,5 +1,0 @@
-# ReCLIP++ rectification on the sfp dense feature (TRAINING_FREE.md) instead of MaskCLIP's; hypotheses still come
-# from CLIP's ordinary global embedding. Distill from its checkpoint with coco_stuff27_distill.py unchanged
-# (model.teacher.config=configs/reclip_pp/coco_stuff27_rectify_sfp.py).
-_base_ = ['./coco_stuff27_rectify.py']
-model = dict(backbone=dict(dense_mode='sfp'))

@@ -1,0 +1,14 @@
+# ReCLIP++ distillation stage on ade20k (docs/reclip_pp.md §8), after configs/reclip_pp/reclip-pp_vit-b16_80k_ade20k.py:
+#   python tools/train.py configs/reclip_pp/reclip-pp-distill_r101_80k_ade20k.py \
+#       --cfg-options model.teacher.checkpoint=work_dirs/reclip-pp_vit-b16_80k_ade20k/iter_80000.pth
+#   python tools/test.py configs/reclip_pp/reclip-pp-distill_r101_80k_ade20k.py work_dirs/reclip-pp-distill_r101_80k_ade20k/iter_80000.pth
+# The train pipeline reads the same hypotheses as the rectification stage (text-guided loss).
+_base_ = [
+    '../_base_/models/deeplabv2_r101_reclip_pp_distill.py', '../_base_/datasets/ade20k.py',
+    '../_base_/schedules/sgd_poly_80k.py'
+]
+model = dict(
+    decode_head=dict(class_names={{_base_.vocabulary}}),
+    teacher=dict(config='configs/reclip_pp/reclip-pp_vit-b16_80k_ade20k.py',
+                 checkpoint='work_dirs/reclip-pp_vit-b16_80k_ade20k/iter_80000.pth'))
+train_dataloader = dict(dataset=dict(pipeline={{_base_.distill_train_pipeline}}))  # + labels: ignored pixels

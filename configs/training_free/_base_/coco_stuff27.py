@@ -1,8 +1,0 @@
-# COCO-Stuff val2017, 27 coarse classes (ReCLIP protocol): the training-free protocol's test data (see ./protocol.py).
-_base_ = ['./protocol.py', '../../_base_/datasets/coco_stuff27.py']
-vocabulary = 'coco_stuff27'
-prob_thd = 0.0  # background rule (VOC-21 / Context-60 only): top softmax(50 * logits) below it -> class 0
-train_dataloader = None
-val_dataloader = dict(dataset=dict(pipeline={{_base_.protocol_test_pipeline}}))
-test_dataloader = val_dataloader
-tta_pipeline = {{_base_.protocol_tta_pipeline}}

@@ -1,0 +1,3 @@
+# MaskCLIP (value path, residual + MLP kept; ReCLIP++'s feature) on cityscapes, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/maskclip_vit-b16_cityscapes.py
+_base_ = ['./_base_/cityscapes.py']
+model = dict(backbone=dict(dense_mode='maskclip'))

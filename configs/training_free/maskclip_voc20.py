@@ -1,4 +1,0 @@
-# MaskCLIP (value path, residual + MLP kept; ReCLIP++'s feature) on voc20, training-free protocol (./_base_/protocol.py): python tools/test.py THIS_FILE
-_base_ = ['./_base_/voc20.py']
-model = dict(backbone=dict(dense_mode='maskclip'), decode_head=dict(class_names={{_base_.vocabulary}}),
-             prob_thd={{_base_.prob_thd}})

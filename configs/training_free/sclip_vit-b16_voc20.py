@@ -1,0 +1,3 @@
+# SCLIP (ECCV'24) on voc20, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/sclip_vit-b16_voc20.py
+_base_ = ['./_base_/voc20.py']
+model = dict(backbone=dict(dense_mode='sclip'))

@@ -1,0 +1,3 @@
+# SFP (ICCV'25; attention-based outlier repair, self-adjusting, multi-level) on context59, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/sfp_vit-b16_context59.py
+_base_ = ['./_base_/context59.py']
+model = dict(backbone=dict(dense_mode='sfp'))

@@ -1,4 +1,0 @@
-# plain CLIP last block on ade20k, training-free protocol (./_base_/protocol.py): python tools/test.py THIS_FILE
-_base_ = ['./_base_/ade20k.py']
-model = dict(backbone=dict(dense_mode='vanilla'), decode_head=dict(class_names={{_base_.vocabulary}}),
-             prob_thd={{_base_.prob_thd}})

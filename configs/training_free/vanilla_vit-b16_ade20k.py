@@ -1,0 +1,3 @@
+# plain CLIP last block on ade20k, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/vanilla_vit-b16_ade20k.py
+_base_ = ['./_base_/ade20k.py']
+model = dict(backbone=dict(dense_mode='vanilla'))
