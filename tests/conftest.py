@@ -62,7 +62,7 @@ def voc_hypotheses(voc_root, tmp_path_factory):
 
 
 def tiny_options(voc_root=None, hypothesis_file=None, iters=4, interval=2):
-    """--cfg-options turning configs/reclip_pp/voc_rectify.py into a CPU smoke run (documented in README)."""
+    """--cfg-options turning configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py into a CPU smoke run (documented in README)."""
     opts = []
     for where in ('model.backbone.clip', 'model.decode_head.text_encoder.clip'):
         opts += [f'{where}.model_name=reclip-tiny', f'{where}.pretrained=None']
@@ -122,7 +122,7 @@ def run_tool(*args, timeout=600, check=True, env=None):
 
 def pytest_addoption(parser):
     parser.addoption('--run-slow', action='store_true', default=False,
-                     help='also run the tests marked slow (minutes each; CI skips them, see README "Slow tests")')
+                     help='also run the tests marked slow (minutes each; CI skips them, see docs/development.md, "Slow tests")')
 
 
 def pytest_configure(config):
@@ -132,7 +132,49 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     if config.getoption('--run-slow'):
         return
-    skip = pytest.mark.skip(reason='slow: run with --run-slow (README "Slow tests")')
+    skip = pytest.mark.skip(reason='slow: run with --run-slow (docs/development.md, "Slow tests")')
     for item in items:
         if 'slow' in item.keywords:
             item.add_marker(skip)
+
+
+# One config naming scheme (configs/README.md): {method}[-{variant}]_{backbone}[_{schedule}]_{dataset}.py
+RECLIP_DATASETS = ('voc20', 'context59', 'ade20k', 'cityscapes', 'cocostuff27')  # ReCLIP++'s and ReCLIP's five
+SCHEDULE = dict(voc20='20k', context59='40k', ade20k='80k', cityscapes='8k', cocostuff27='80k')
+
+
+def reclip_config(method: str, dataset: str, stage: str = 'rectify', variant: str = '') -> str:
+    """The shipped config of ReCLIP++ (method 'reclip_pp') or ReCLIP ('reclip') on a dataset, as a repo path."""
+    token = {'reclip_pp': 'reclip-pp', 'reclip': 'reclip'}[method]
+    if stage == 'distill':
+        student = 'r101' if method == 'reclip_pp' else 'r50'
+        return f'configs/{method}/{token}-distill_{student}_{SCHEDULE[dataset]}_{dataset}.py'
+    return f'configs/{method}/{token}{"-" + variant if variant else ""}_vit-b16_{SCHEDULE[dataset]}_{dataset}.py'
+
+
+def test_metrics(work_dir) -> dict:
+    """The metrics tools/test.py wrote: MMEngine's ``work_dir/<timestamp>/<timestamp>.json`` (the newest run). Fails,
+    naming the folder, when none was written; checks mIoU is a number in [0, 100] (never a string in the log: MMEngine
+    logs the whole config, which names 'mIoU', at start)."""
+    import glob
+    import json
+    found = sorted(glob.glob(os.path.join(str(work_dir), '2*', '2*.json')))
+    assert found, f'no metrics JSON under {work_dir}'
+    with open(found[-1]) as f:
+        metrics = json.load(f)
+    assert 0.0 <= float(metrics['mIoU']) <= 100.0, metrics
+    return metrics
+
+
+test_metrics.__test__ = False  # a helper, not a test
+
+
+def train_scalars(work_dir) -> list:
+    """The training scalars MMEngine's LocalVisBackend wrote (``work_dir/<timestamp>/vis_data/scalars.json``, one
+    JSON record a line, newest run)."""
+    import glob
+    import json
+    found = sorted(glob.glob(os.path.join(str(work_dir), '2*', 'vis_data', 'scalars.json')))
+    assert found, f'no training scalars under {work_dir}'
+    with open(found[-1]) as f:
+        return [json.loads(line) for line in f if line.strip()]

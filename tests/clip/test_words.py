@@ -1,4 +1,4 @@
-"""The words CLIP reads (issue 23 §3): the ReCLIP family feeds CLIP its release's per-dataset words, no two classes of
+"""The words CLIP reads (issue 23, item 3): the ReCLIP family feeds CLIP its release's per-dataset words, no two classes of
 a vocabulary read the same words, and the dataset names stay MMSeg's. The Query rows are rebuilt with open_clip's
 own tokenizer and ``encode_text`` from the words written out here."""
 import glob
@@ -43,7 +43,8 @@ def test_release_words_per_dataset(release_text):
 
 
 def test_every_reclip_family_config_reads_the_release_words():
-    configs = sorted(glob.glob(f'{ROOT}/configs/reclip_pp/*_rectify*.py') + glob.glob(f'{ROOT}/configs/reclip/*_rectify.py'))
+    configs = sorted(glob.glob(f'{ROOT}/configs/reclip_pp/reclip-pp*_vit-b16_*.py')
+                     + glob.glob(f'{ROOT}/configs/reclip/reclip_vit-b16_*.py'))
     assert len(configs) == 20 + 5  # ReCLIP++ (with its dense-mode variants) and ReCLIP
     for path in configs:
         assert Config.fromfile(path).model.decode_head.text_encoder.words == 'release', path

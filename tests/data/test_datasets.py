@@ -74,7 +74,7 @@ def test_coco_stuff27_converter_against_independent_table(tmp_path):
     for v, coarse in by_hand.items():
         assert lut[v] == (255 if coarse is None else classes.index(coarse)), v
     assert (lut < 255).sum() == 171 and len(set(lut[lut < 255])) == 27
-    dataset, _ = build('coco_stuff27', root)
+    dataset, _ = build('cocostuff27', root)
     assert len(dataset) == 2 and len(dataset.metainfo['classes']) == 27
     gt = dataset[0]['data_samples'].gt_sem_seg.data[0].numpy()
     assert gt[0, 0] == classes.index('person') and (gt[-1] == 255).all()
@@ -82,7 +82,7 @@ def test_coco_stuff27_converter_against_independent_table(tmp_path):
 
 def test_class_list_and_vocabulary_disagreeing_fails_before_running(voc_root, tmp_path):
     from mmengine.runner import Runner
-    cfg = Config.fromfile(f'{ROOT}/configs/maskclip/voc.py')
+    cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/maskclip-baseline_vit-b16_voc20.py')
     cfg.model.backbone.clip = TINY_CLIP
     cfg.model.decode_head.text_encoder.clip = TINY_CLIP
     cfg.model.decode_head.class_names = 'cityscapes'

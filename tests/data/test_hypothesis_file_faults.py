@@ -38,7 +38,7 @@ def test_a_bad_entry_stops_training_before_the_first_iteration_naming_file_image
     data['labels'][image] = [3, 'giraffe']
     bad = str(tmp_path / 'bad.json')
     json.dump(data, open(bad, 'w'))
-    proc = run_tool('tools/train.py', 'configs/reclip_pp/voc_rectify.py', '--work-dir', str(tmp_path / 'wd'),
+    proc = run_tool('tools/train.py', 'configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py', '--work-dir', str(tmp_path / 'wd'),
                     '--cfg-options', *tiny_options(voc_root, bad, iters=2, interval=1), check=False)
     assert proc.returncode != 0
     assert f"hypothesis file {bad}: the entry of image {image} ([3, 'giraffe']) holds 'giraffe'" in proc.stderr
@@ -56,8 +56,8 @@ def test_out_of_range_float_and_non_list_entries_are_named(tmp_path, entry, says
 
 
 def test_a_reclip_file_given_to_a_reclip_pp_config_and_back_is_refused(tmp_path):
-    pp = Config.fromfile(f'{ROOT}/configs/reclip_pp/voc_rectify.py')
-    cvpr = Config.fromfile(f'{ROOT}/configs/reclip/voc_rectify.py')
+    pp = Config.fromfile(f'{ROOT}/configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py')
+    cvpr = Config.fromfile(f'{ROOT}/configs/reclip/reclip_vit-b16_20k_voc20.py')
     expected = {}
     for name, cfg in (('pp', pp), ('cvpr', cvpr)):
         resolve_hypothesis_file(cfg)  # what the tools do: the step learns the config's mode and settings

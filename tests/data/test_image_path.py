@@ -1,5 +1,5 @@
 """File on disk -> CLIP's input -> scores -> labels, each step against an independent pipeline built from PIL,
-torchvision and open_clip's own ``encode_image`` (docs: issue 23 §1). The formats a dataset really holds: JPEG, PNG
+torchvision and open_clip's own ``encode_image`` (docs: issue 23, item 1). The formats a dataset really holds: JPEG, PNG
 in RGB / P / L / RGBA / 16-bit, and a JPEG whose EXIF orientation says "rotate". A shape-and-range check passed
 while the hypotheses were computed on BGR images; every check here compares values, and each one is shown to
 tell a colour swap or a sideways image apart."""

@@ -14,8 +14,8 @@ from PIL import Image
 from conftest import ROOT, run_tool, tiny_options
 from synthetic import make_voc_tree
 
-MASKCLIP = 'configs/maskclip/voc.py'
-TAGCLIP = 'configs/tagclip/tagclip_vpt-vitb16_voc20_inductive_20k.py'
+MASKCLIP = 'configs/reclip_pp/maskclip-baseline_vit-b16_voc20.py'
+TAGCLIP = 'configs/tagclip/tagclip-inductive_vpt-vit-b16_20k_voc20.py'
 
 
 def _test_options(root):

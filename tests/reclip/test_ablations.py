@@ -1,5 +1,5 @@
-"""Every ablation of the paper as a config (SPEC.md §13, issue 14 §3): each builds and runs one training iteration
-through MMEngine's train_step on the tiny CLIP, changes the one fact its row names, and the README lists it."""
+"""Every ablation of the paper as a config (docs/reclip_pp.md §13, issue 14, item 3): each builds and runs one training iteration
+through MMEngine's train_step on the tiny CLIP, changes the one fact its row names, and configs/reclip_pp/README.md lists it."""
 import copy
 import glob
 import os
@@ -25,8 +25,9 @@ STUDENT = ['model.backbone.depth=18', 'model.backbone.init_cfg=None', 'model.dec
 def teacher_checkpoints(tmp_path_factory):
     """Tiny rectification checkpoints (VOC and Context classes) after one SGD step, for the distillation rows."""
     paths = {}
-    for ds in ('voc', 'context'):
-        cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/{ds}_rectify.py')
+    from conftest import SCHEDULE
+    for ds in ('voc20', 'context59'):
+        cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/reclip-pp_vit-b16_{SCHEDULE[ds]}_{ds}.py')
         cfg.merge_from_dict(TINY)
         torch.manual_seed(0)
         model = MODELS.build(cfg.model)
@@ -55,7 +56,7 @@ def one_training_iteration(model, size=64):
 def build(config, teacher_checkpoints):
     cfg = Config.fromfile(f'{ROOT}/{config}')
     if cfg.model.type == 'ReCLIPDistiller':
-        ds = os.path.basename(config).split('_')[0]
+        ds = os.path.basename(config)[:-3].split('_')[-1]  # {row}_{backbone}_{schedule}_{dataset}
         opts = STUDENT + [f'model.teacher.checkpoint={teacher_checkpoints[ds]}']
         opts += ['model.teacher.clip.model_name=reclip-tiny', 'model.teacher.clip.pretrained=None']
         cfg.merge_from_dict(options_dict(opts))
@@ -67,23 +68,24 @@ def build(config, teacher_checkpoints):
 
 def test_every_table_row_has_a_config():
     names = {os.path.basename(p)[:-3] for p in ABLATIONS}
-    for ds in ('voc', 'context'):
+    from conftest import SCHEDULE
+    for ds in ('voc20', 'context59'):
         for row in ('t3_reclip', 't3_reclip_decoder', 't3_reclip_decoder_windows', 't3_reclip_pp',
                     't4_learnable_query', 't5_bias_added', 't6_finetune_clip_image_encoder', 'fig3_no_crop'):
-            assert f'{ds}_{row}' in names
+            assert f'{row.replace("_", "-")}_vit-b16_{SCHEDULE[ds]}_{ds}' in names
     for row in ('t8_mask_only', 't8_mask_feature', 't8_mask_feature_text', 't9_own_head', 't9_query_only',
                 't9_query_bias', 't9_query_bias_rmg'):
-        assert f'voc_{row}' in names
-    with open(f'{ROOT}/README.md') as f:
+        assert f'{row.replace("_", "-")}_vit-b16_20k_voc20' in names
+    with open(f'{ROOT}/configs/reclip_pp/README.md') as f:
         readme = f.read()
-    missing = [p for p in ABLATIONS if p not in readme]
-    assert not missing, f'README ablation table lacks {missing}'
+    missing = [p for p in ABLATIONS if os.path.relpath(p, 'configs/reclip_pp') not in readme]
+    assert not missing, f'configs/reclip_pp/README.md ablation table lacks {missing}'
 
 
 @pytest.mark.parametrize('config', ABLATIONS)
 def test_ablation_config_builds_and_trains_one_iteration(config, teacher_checkpoints):
     cfg, model = build(config, teacher_checkpoints)
-    assert cfg.work_dir == f'./work_dirs/ablations/{os.path.basename(config)[:-3]}'
+    assert 'work_dir' not in cfg  # MMEngine's default work_dirs/<config name>: unique, the names are
     before, losses = one_training_iteration(model)
     moved = [k for k, v in model.named_parameters() if k in before and not torch.equal(before[k], v.detach())]
     assert moved, f'{config}: no parameter changed in one iteration'
@@ -91,17 +93,18 @@ def test_ablation_config_builds_and_trains_one_iteration(config, teacher_checkpo
 
 def test_each_row_changes_the_fact_it_names(teacher_checkpoints):
     def head(name):
-        return Config.fromfile(f'{ROOT}/configs/reclip_pp/ablations/{name}.py').model.decode_head
+        row = name[len('voc_'):].replace('_', '-')  # the paper row of VOC-20's ablation config
+        return Config.fromfile(f'{ROOT}/configs/reclip_pp/ablations/{row}_vit-b16_20k_voc20.py').model.decode_head
 
-    base = Config.fromfile(f'{ROOT}/configs/reclip_pp/voc_rectify.py')
+    base = Config.fromfile(f'{ROOT}/configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py')
     assert head('voc_t5_bias_added').bias_mode == 'add'
     assert head('voc_t4_learnable_query').query_learner.num_context == 16
     assert head('voc_t3_reclip').type == 'DependentBiasHead' and head('voc_t3_reclip').mask_decoder is None
     assert head('voc_t3_reclip_decoder').mask_decoder.kernel_size == 5
-    windows = Config.fromfile(f'{ROOT}/configs/reclip_pp/ablations/voc_t3_reclip_decoder_windows.py')
+    windows = Config.fromfile(f'{ROOT}/configs/reclip_pp/ablations/t3-reclip-decoder-windows_vit-b16_20k_voc20.py')
     assert {k: v for k, v in windows.hypotheses.items() if k != 'file'} == base.hypotheses
     assert windows.hypotheses.file == base.hypothesis_file
-    assert Config.fromfile(f'{ROOT}/configs/reclip_pp/ablations/voc_fig3_no_crop.py').hypotheses.mode == 'whole_image'
+    assert Config.fromfile(f'{ROOT}/configs/reclip_pp/ablations/fig3-no-crop_vit-b16_20k_voc20.py').hypotheses.mode == 'whole_image'
     assert head('voc_t8_mask_only').loss_feat.loss_weight == 0 and head('voc_t8_mask_only').loss_text.loss_weight == 0
     assert head('voc_t8_mask_feature').loss_feat.loss_weight == 0.5
     assert head('voc_t8_mask_feature').loss_text.loss_weight == 0
@@ -110,7 +113,7 @@ def test_each_row_changes_the_fact_it_names(teacher_checkpoints):
 
 
 def test_learnable_query_is_trained_and_used_by_loss_and_prediction(teacher_checkpoints):
-    _, model = build('configs/reclip_pp/ablations/voc_t4_learnable_query.py', teacher_checkpoints)
+    _, model = build('configs/reclip_pp/ablations/t4-learnable-query_vit-b16_20k_voc20.py', teacher_checkpoints)
     head = model.decode_head
     context_before = head.query_learner.context.detach().clone()
     one_training_iteration(model)
@@ -125,7 +128,7 @@ def test_learnable_query_is_trained_and_used_by_loss_and_prediction(teacher_chec
 
 def test_finetuned_clip_image_encoder_is_trained_saved_and_the_shared_clip_untouched(teacher_checkpoints):
     with pytest.warns(UserWarning, match='Table VI'):
-        _, model = build('configs/reclip_pp/ablations/voc_t6_finetune_clip_image_encoder.py', teacher_checkpoints)
+        _, model = build('configs/reclip_pp/ablations/t6-finetune-clip-image-encoder_vit-b16_20k_voc20.py', teacher_checkpoints)
     shared = copy.deepcopy(model.backbone.clip_model.visual.state_dict())
     before, _ = one_training_iteration(model)
     tower = {k for k in before if k.startswith('backbone.trainable_visual.')}
@@ -137,6 +140,6 @@ def test_finetuned_clip_image_encoder_is_trained_saved_and_the_shared_clip_untou
         assert torch.equal(shared[k], v), k
     state = model.state_dict()
     assert 'backbone.trainable_visual.conv1.weight' in state
-    fresh = build('configs/reclip_pp/ablations/voc_t6_finetune_clip_image_encoder.py', teacher_checkpoints)[1]
+    fresh = build('configs/reclip_pp/ablations/t6-finetune-clip-image-encoder_vit-b16_20k_voc20.py', teacher_checkpoints)[1]
     fresh.load_state_dict(state)  # a checkpoint of this row restores the fine-tuned tower
     assert torch.equal(fresh.backbone.trainable_visual.conv1.weight, model.backbone.trainable_visual.conv1.weight)

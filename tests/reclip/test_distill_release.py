@@ -1,4 +1,4 @@
-"""Distillation as the releases run it (issue 23 §2, §4): ignored pixels get no pseudo label (ReCLIP++ and ReCLIP
+"""Distillation as the releases run it (issue 23, items 2 and 4): ignored pixels get no pseudo label (ReCLIP++ and ReCLIP
 students), ReCLIP's teacher normalises its PE net with batch statistics, ReCLIP's prompt denoising sends an image
 whose classes are all suppressed to class 0. Each result is rebuilt by hand (plain torch) and compared."""
 import pytest
@@ -11,8 +11,8 @@ from mmseg.structures import SegDataSample
 
 from conftest import ROOT, options_dict, trained_rect_checkpoint
 
-FAMILIES = {'reclip_pp': ('configs/reclip_pp/voc_rectify.py', 'configs/reclip_pp/voc_distill.py'),
-            'reclip': ('configs/reclip/voc_rectify.py', 'configs/reclip/voc_distill.py')}
+FAMILIES = {'reclip_pp': ('configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py', 'configs/reclip_pp/reclip-pp-distill_r101_20k_voc20.py'),
+            'reclip': ('configs/reclip/reclip_vit-b16_20k_voc20.py', 'configs/reclip/reclip-distill_r50_20k_voc20.py')}
 SIZE = 64
 
 
@@ -136,7 +136,7 @@ def test_reclip_prompt_denoising_sends_an_all_suppressed_image_to_class_0():
     z = 0.001 * torch.randn(1, 5, 4, 6, generator=g)  # flat: softmax(100 z) stays far below 0.5 everywhere
     z[0, 3] += 0.005  # class 3 the argmax everywhere
     assert (z.argmax(1) == 3).all()
-    head_cfg = Config.fromfile(f'{ROOT}/configs/reclip/voc_rectify.py').model.decode_head
+    head_cfg = Config.fromfile(f'{ROOT}/configs/reclip/reclip_vit-b16_20k_voc20.py').model.decode_head
     out = prompt_denoise(z, head_cfg.denoise_threshold, head_cfg.denoise_temperature, head_cfg.denoise_fill)
     assert torch.equal(out, torch.full_like(z, -100.0))  # every class suppressed, set to -100 ...
     assert (out.argmax(1) == 0).all()  # ... so argmax is class 0 everywhere (the release)
@@ -151,7 +151,7 @@ def test_reclip_prompt_denoising_sends_an_all_suppressed_image_to_class_0():
 
 
 def test_the_teachers_vit_runs_once_per_iteration_for_labels_and_features(checkpoints):
-    """Issue 26 §1: one teacher backbone pass per distillation iteration, its pseudo labels bit-identical to the
+    """Issue 26, item 1: one teacher backbone pass per distillation iteration, its pseudo labels bit-identical to the
     teacher's own MMSeg ``predict`` and its features to a separate backbone pass (the two passes of before)."""
     model = student('reclip_pp', checkpoints['reclip_pp'])
     inputs = torch.randn(2, 3, SIZE, SIZE)

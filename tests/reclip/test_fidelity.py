@@ -1,4 +1,4 @@
-"""Fidelity defects of issue 14 §1, each against an independent computation or the injected fault."""
+"""Fidelity defects of issue 14, item 1, each against an independent computation or the injected fault."""
 import json
 import math
 import os
@@ -9,12 +9,12 @@ import open_clip
 import pytest
 import torch
 
-from conftest import ROOT, TINY_CLIP, run_tool, tiny_options
+from conftest import ROOT, TINY_CLIP, run_tool, tiny_options, train_scalars
 from reclip_mmseg.clip import OpenCLIPTextEncoder
 from reclip_mmseg.datasets import window_boxes
 from reclip_mmseg.models import RectifiedMaskDecoder, ReferencePromptLearner
 
-RECTIFY = 'configs/reclip_pp/voc_rectify.py'
+RECTIFY = 'configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py'
 SOS, EOT = 49406, 49407
 
 
@@ -24,7 +24,7 @@ def text():
 
 
 def _reference_by_hand(text, context, name, num_context):
-    """Build the 77 ids from the tokenizer's BPE ids, pick the read position by SPEC §3's rule written out (the
+    """Build the 77 ids from the tokenizer's BPE ids, pick the read position by docs/reclip_pp.md §3's rule written out (the
     EOT if it fits, else the highest id among the name positions), run open_clip's own text tower on the
     embedded sequence and read there."""
     model = text.clip_model
@@ -82,13 +82,14 @@ def test_release_window_enumeration_is_end_exclusive():
 def test_window_defaults_are_the_release_per_dataset():
     from mmengine.config import Config
     sides = {}
-    for name in ('voc', 'context', 'ade20k', 'cityscapes', 'coco_stuff27'):
-        cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/{name}_rectify.py')
+    from conftest import RECLIP_DATASETS, reclip_config
+    for name in RECLIP_DATASETS:
+        cfg = Config.fromfile(f'{ROOT}/{reclip_config("reclip_pp", name)}')
         assert cfg.hypotheses.window_cover == 'release' and cfg.hypotheses.min_vote_share == 0.0
         assert cfg.hypotheses.window_size == min(cfg.crop_size) // 6
         sides[name] = (cfg.hypotheses.window_size, cfg.hypotheses.window_stride)
-    assert sides == dict(voc=(56, 28), context=(80, 40), ade20k=(85, 42), cityscapes=(85, 42),
-                         coco_stuff27=(85, 42))
+    assert sides == dict(voc20=(56, 28), context59=(80, 40), ade20k=(85, 42), cityscapes=(85, 42),
+                         cocostuff27=(85, 42))
 
 
 def _registry_snapshot_script(import_plugin: bool) -> str:
@@ -143,10 +144,10 @@ def test_changed_data_root_moves_the_hypothesis_file_for_both_tools(voc_root, tm
     opts = [o for o in tiny_options(voc_root, iters=2, interval=2)] + ['hypotheses.window_size=32',
                                                                       'hypotheses.window_stride=16']
     run_tool('tools/gen_hypotheses.py', RECTIFY, '--cfg-options', *opts)
-    written = os.path.join(voc_root, 'reclip_hypotheses', 'voc20_train.json')
+    written = os.path.join(voc_root, 'hypotheses', 'reclip_pp', 'voc20_train.json')
     assert os.path.isfile(written) and json.load(open(written))['complete']
-    proc = run_tool('tools/train.py', RECTIFY, '--work-dir', str(tmp_path), '--cfg-options', *opts)
-    assert 'Iter(train) [2/2]' in proc.stdout + proc.stderr
+    run_tool('tools/train.py', RECTIFY, '--work-dir', str(tmp_path), '--cfg-options', *opts)
+    assert max(r['step'] for r in train_scalars(tmp_path)) == 2  # both iterations ran on the hypotheses
     os.remove(written)
 
 

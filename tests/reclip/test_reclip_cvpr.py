@@ -1,4 +1,4 @@
-"""ReCLIP (CVPR 2024), the conference variant (SPEC.md §12, issue 14 §2): every formula against an independent
+"""ReCLIP (CVPR 2024), the conference variant (docs/reclip_pp.md §12, issue 14, item 2): every formula against an independent
 computation, the per-dataset constants pinned, and the whole chain through the tools on the tiny CLIP."""
 import copy
 import json
@@ -11,6 +11,8 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmseg.registry import MODELS
+
+from conftest import reclip_config, test_metrics, train_scalars
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
@@ -19,8 +21,8 @@ from reclip_mmseg.datasets.hypotheses import preprocess_whole_image, scores_to_l
 from reclip_mmseg.models import PositionalBiasNet, build_teacher
 from reclip_mmseg.models.reclip_pp.distill import student_head_from_teacher
 
-RECTIFY = 'configs/reclip/voc_rectify.py'
-DISTILL = 'configs/reclip/voc_distill.py'
+RECTIFY = 'configs/reclip/reclip_vit-b16_20k_voc20.py'
+DISTILL = 'configs/reclip/reclip-distill_r50_20k_voc20.py'
 TINY = {f'{w}.{k}': v for w in ('model.backbone.clip', 'model.decode_head.text_encoder.clip')
         for k, v in TINY_CLIP.items()}
 DATASETS = ('voc', 'context', 'ade20k', 'cityscapes', 'coco_stuff27')
@@ -42,23 +44,22 @@ def _batch(B=2, size=64):
 
 
 def test_conference_constants_are_pinned_per_dataset():
-    expected = dict(voc=(0.23, 2), context=(0.20, 6), ade20k=(0.21, 5), cityscapes=(0.215, 2), coco_stuff27=(0.20, 8))
+    expected = dict(voc20=(0.23, 2), context59=(0.20, 6), ade20k=(0.21, 5), cityscapes=(0.215, 2), cocostuff27=(0.20, 8))
     for name, (threshold, k) in expected.items():
-        cfg = Config.fromfile(f'{ROOT}/configs/reclip/{name}_rectify.py')
+        cfg = Config.fromfile(f'{ROOT}/{reclip_config("reclip", name)}')
         head = cfg.model.decode_head
         assert head.type == 'DependentBiasHead' and head.mask_decoder is None
         assert head.gumbel.scale == 1000.0 and head.gumbel.tau == 1.0 and head.gumbel.hard
         assert head.denoise_temperature == 100.0 and head.bias_mode == 'subtract'
         # the release's ReCLIP_PD thresholds (0.5; Context 0.6), suppressed logits set to -100 (all suppressed -> 0)
-        assert head.denoise_threshold == (0.6 if name == 'context' else 0.5) and head.denoise_fill == -100.0
+        assert head.denoise_threshold == (0.6 if name == 'context59' else 0.5) and head.denoise_fill == -100.0
         assert head.prompt_learner.num_context == 73 and head.prompt_learner.normalize == 'frobenius'
         assert head.bias_projector.hidden_channels == (512, 256)
         assert head.bias_projector.weight_init == 'kaiming_fan_out'
-        base = dict(voc='voc20', context='context59').get(name, name)
         assert cfg.hypotheses == dict(mode='whole_image', threshold=threshold, top_k=k, batch_size=64,
-                                      file=f'reclip_hypotheses/{base}_train_whole_image.json')
-        assert cfg.work_dir == f'./work_dirs/reclip_{name}_rectify'  # never ReCLIP++'s work_dirs/{name}_rectify
-        student = Config.fromfile(f'{ROOT}/configs/reclip/{name}_distill.py').model
+                                      file=f'hypotheses/reclip/{name}_train_whole_image.json')
+        assert 'work_dir' not in cfg  # MMEngine's default: work_dirs/<config name>, unique per method and dataset
+        student = Config.fromfile(f'{ROOT}/{reclip_config("reclip", name, "distill")}').model
         assert student.backbone.depth == 50 and student.backbone.strides == (1, 2, 1, 1)
         assert student.backbone.dilations == (1, 1, 2, 4) and student.backbone.contract_dilation
         assert student.decode_head.classifier == 'query_minus_reference' and student.decode_head.channels is None
@@ -66,10 +67,10 @@ def test_conference_constants_are_pinned_per_dataset():
         assert student_head_from_teacher(student.decode_head, student.teacher)['channels'] == 512
         assert student.decode_head.aspp == dict(dilations=(6, 12, 18, 24), norm_cfg=dict(type='BN'),
                                                 act_cfg=dict(type='ReLU'))
-        assert student.teacher.config == f'configs/reclip/{name}_rectify.py'
+        assert student.teacher.config == reclip_config('reclip', name)
         assert student.teacher.norm_stats == 'batch'  # the release's teacher runs in train() mode
         assert student.ignore_label_pixels and 'LoadAnnotations' in [
-            t.type for t in Config.fromfile(f'{ROOT}/configs/reclip/{name}_distill.py').train_dataloader.dataset.pipeline]
+            t.type for t in Config.fromfile(f'{ROOT}/{reclip_config("reclip", name, "distill")}').train_dataloader.dataset.pipeline]
         assert student.teacher.cfg_options == dict(model=dict(decode_head=dict(denoise_temperature=10.0,
                                                                                 denoise_threshold=0.5)))
 
@@ -222,7 +223,7 @@ def test_student_query_minus_reference_inherits_and_trains_only_the_student(tmp_
     with pytest.raises(ValueError, match="classifier='query_minus_reference'"):
         rmg.loss(*_batch())
     with pytest.raises(ValueError, match='rectification config'):
-        build_teacher(f'{ROOT}/configs/reclip/voc_distill.py', rect)
+        build_teacher(f'{ROOT}/configs/reclip/reclip-distill_r50_20k_voc20.py', rect)
 
 
 def test_reclip_end_to_end_gen_hypotheses_train_test_distill_test(voc_root, tmp_path):
@@ -241,17 +242,17 @@ def test_reclip_end_to_end_gen_hypotheses_train_test_distill_test(voc_root, tmp_
              f'hypotheses.file={hyp}')
     proc = run_tool('tools/test.py', RECTIFY, f'{rect_dir}/iter_2.pth', '--work-dir', str(tmp_path / 't1'),
                     '--cfg-options', *tiny, *data)
-    assert 'mIoU' in proc.stdout + proc.stderr
+    test_metrics(tmp_path / 't1')
     # the README's offline distillation: the teacher's CLIP once, the student's dimensions follow it
     student = ['model.backbone.depth=18', 'model.backbone.init_cfg=None', 'model.decode_head.in_channels=512',
                'model.teacher.clip.model_name=reclip-tiny', 'model.teacher.clip.pretrained=None',
                f'model.teacher.checkpoint={rect_dir}/iter_2.pth']
     proc = run_tool('tools/train.py', DISTILL, '--work-dir', student_dir, '--cfg-options', *data, *student,
                     f'hypotheses.file={hyp}')
-    assert 'loss_mask' in proc.stdout + proc.stderr
+    assert any(k.endswith('loss_mask') and v > 0 for r in train_scalars(student_dir) for k, v in r.items())
     assert "channels=64, clip_width=128, clip_positions=197 from the teacher's CLIP 'reclip-tiny'" in proc.stdout + \
         proc.stderr  # said where the student's dimensions came from
     proc = run_tool('tools/test.py', DISTILL, f'{student_dir}/iter_2.pth', '--work-dir', str(tmp_path / 't2'),
                     '--cfg-options', *data, *student[:-1])  # the same options, no teacher checkpoint
-    assert 'mIoU' in proc.stdout + proc.stderr
+    test_metrics(tmp_path / 't2')
     assert os.path.isfile(f'{student_dir}/iter_2.pth')

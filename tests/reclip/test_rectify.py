@@ -17,7 +17,7 @@ from reclip_mmseg.models import (GumbelMask, MaskedContrastiveLoss, RectifiedMas
 
 
 def tiny_model_cfg(**head):
-    cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/voc_rectify.py')
+    cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py')
     cfg.model.backbone.clip = TINY_CLIP
     cfg.model.decode_head.text_encoder.clip = TINY_CLIP
     cfg.model.decode_head.update(head)
@@ -30,16 +30,17 @@ def text():
 
 
 def test_release_defaults_are_pinned():
-    head = Config.fromfile(f'{ROOT}/configs/reclip_pp/voc_rectify.py').model.decode_head
+    head = Config.fromfile(f'{ROOT}/configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py').model.decode_head
     assert head.prompt_learner.num_context == 73 and head.prompt_learner.context_init == 'token0'
     assert head.prompt_learner.normalize == 'frobenius'
     assert head.mask_decoder.kernel_size == 5 and head.mask_decoder.weight_init == 'kaiming_fan_out'
     assert head.gumbel.scale == 100.0 and head.gumbel.tau == 1.0 and head.gumbel.hard
     assert head.loss_decode.logit_scale == 100.0 and head.bias_mode == 'subtract'
     assert head.text_encoder.templates == 'reclip85'
-    thresholds = {n: Config.fromfile(f'{ROOT}/configs/reclip_pp/{n}_rectify.py').model.decode_head.denoise_threshold
-                  for n in ('voc', 'context', 'ade20k', 'cityscapes', 'coco_stuff27')}
-    assert thresholds == dict(voc=1.0, context=0.85, ade20k=0.5, cityscapes=0.5, coco_stuff27=0.95)
+    from conftest import RECLIP_DATASETS, reclip_config
+    thresholds = {n: Config.fromfile(f'{ROOT}/{reclip_config("reclip_pp", n)}').model.decode_head.denoise_threshold
+                  for n in RECLIP_DATASETS}
+    assert thresholds == dict(voc20=1.0, context59=0.85, ade20k=0.5, cityscapes=0.5, cocostuff27=0.95)
 
 
 def test_prompt_learner_init_and_name_positions(text):

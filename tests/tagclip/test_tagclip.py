@@ -1,4 +1,4 @@
-"""TagCLIP (TAGCLIP.md): every formula against an independent computation, the trainable set, the configs, an
+"""TagCLIP (docs/tagclip.md): every formula against an independent computation, the trainable set, the configs, an
 offline end-to-end run and the synthetic zero-shot experiment."""
 import glob
 import json
@@ -134,7 +134,7 @@ def test_scores_calibration_and_gating_formula():
                     if not seen and mode in ('both', 'unseen'):
                         p *= w
                     assert abs(float(scores[0, c, y, x]) - p) < 1e-6, (mode, c)
-    # w = 0.5 everywhere: the calibrated sigmoids halved (TAGCLIP.md §8.5)
+    # w = 0.5 everywhere: the calibrated sigmoids halved (docs/tagclip.md §8.5)
     head.trusty_eval = 'both'
     logits[:, -1] = 0
     expected = (logits[:, :-1].sigmoid() - 0.1 * torch.tensor([1., 0, 1, 0, 1])[:, None, None]) * 0.5
@@ -232,7 +232,7 @@ def test_vpt_backbone_matches_a_reference_forward():
     img = torch.randn(2, 3, 224, 160)  # grid 14 x 10: positions resized bilinearly
     feats = bb(img)
     dense, g = feats.dense, feats.global_embed
-    # reference, written from TAGCLIP.md §2.1 with the tower's modules
+    # reference, written from docs/tagclip.md §2.1 with the tower's modules
     x = visual.conv1(img).flatten(2).transpose(1, 2)  # (2, 140, W)
     pos = visual.positional_embedding
     grid = pos[1:].reshape(1, 14, 14, -1).permute(0, 3, 1, 2)
@@ -343,8 +343,8 @@ CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'configs', 'tagclip', '*.py')))
 def test_config_family_constants():
     assert len(CONFIGS) == 12
     cfgs = {os.path.basename(p)[:-3]: Config.fromfile(p) for p in CONFIGS}
-    voc = cfgs['tagclip_vpt-vitb16_voc20_inductive_20k']
-    coco = cfgs['tagclip_vpt-vitb16_cocostuff171_inductive_80k']
+    voc = cfgs['tagclip-inductive_vpt-vit-b16_20k_voc20']
+    coco = cfgs['tagclip-inductive_vpt-vit-b16_80k_cocostuff171']
     for cfg, tokens, unseen, iters, templates in (
             (voc, 10, [15, 16, 17, 18, 19], 20000, 'zegclip_single'),
             (coco, 100, [19, 23, 28, 29, 36, 51, 76, 88, 94, 112, 133, 136, 137, 157, 160], 80000, 'zegclip15')):
@@ -355,7 +355,7 @@ def test_config_family_constants():
         assert (h.seen_bias, h.trusty_eval, h.trusty_target) == (0.1, 'both', 'unseen_gt')
         loss = h.loss_decode
         assert (loss.mask_weight, loss.dice_weight, loss.trusty_weight) == (20.0, 1.0, 10.0)
-        sched, = cfg.param_scheduler  # mmcv 1.x's warm-up x poly (tests/test_tagclip_release.py)
+        sched, = cfg.param_scheduler  # mmcv 1.x's warm-up x poly (tests/tagclip/test_tagclip_release.py)
         assert sched.type == 'WarmupPolyLR' and cfg.train_cfg.max_iters == iters and sched.end == iters
         assert (sched.warmup_iters, sched.warmup_ratio, sched.power, sched.eta_min) == (1500, 1e-6, 0.9, 1e-6)
         assert cfg.optim_wrapper.optimizer.lr == 2e-5 and cfg.optim_wrapper.optimizer.weight_decay == 0.01
@@ -364,28 +364,28 @@ def test_config_family_constants():
         assert cfg.model.test_cfg == dict(mode='slide', crop_size=(512, 512), stride=(426, 426))
         assert cfg.model.data_preprocessor.mean == [123.675, 116.28, 103.53]
         assert cfg.train_dataloader.batch_size * 8 == 16
-    assert cfgs['tagclip_vpt-vitb16_voc20_inductive-strict_20k'].model.decode_head.trusty_target == 'not_seen'
-    trans = cfgs['tagclip_vpt-vitb16_voc20_transductive_10k']
+    assert cfgs['tagclip-inductive-strict_vpt-vit-b16_20k_voc20'].model.decode_head.trusty_target == 'not_seen'
+    trans = cfgs['tagclip-transductive_vpt-vit-b16_10k_voc20']
     assert trans.model.decode_head.self_training and trans.model.decode_head.seen_bias == 0.0
-    assert trans.load_from.endswith('voc20_inductive_20k/iter_10000.pth') and trans.train_cfg.max_iters == 10000
-    ctrans = cfgs['tagclip_vpt-vitb16_cocostuff171_transductive_40k']
-    assert ctrans.load_from.endswith('inductive_80k/iter_40000.pth') and ctrans.train_dataloader.batch_size == 1
-    zeg = cfgs['zegclip_vpt-vitb16_voc20_inductive_20k'].model.decode_head
+    assert trans.load_from.endswith('tagclip-inductive_vpt-vit-b16_20k_voc20/iter_10000.pth') and trans.train_cfg.max_iters == 10000
+    ctrans = cfgs['tagclip-transductive_vpt-vit-b16_40k_cocostuff171']
+    assert ctrans.load_from.endswith('tagclip-inductive_vpt-vit-b16_80k_cocostuff171/iter_40000.pth') and ctrans.train_dataloader.batch_size == 1
+    zeg = cfgs['zegclip-inductive_vpt-vit-b16_20k_voc20'].model.decode_head
     assert not zeg.use_trusty and zeg.layer_types == ('cross', 'cross', 'cross')
-    for name in ('tagclip_vpt-vitb16_coco2voc20', 'tagclip_vpt-vitb16_coco2context60'):
+    for name in ('tagclip_vpt-vit-b16_coco2voc20', 'tagclip_vpt-vit-b16_coco2context60'):
         h = cfgs[name].model.decode_head
         assert (h.use_trusty, h.seen_bias, cfgs[name].model.backbone.num_tokens) == (False, 0.0, 100)
 
 
-@pytest.mark.parametrize('name', ['tagclip_vpt-vitb16_cocostuff171_inductive_80k', 'tagclip_vpt-vitb16_coco2context60'])
+@pytest.mark.parametrize('name', ['tagclip-inductive_vpt-vit-b16_80k_cocostuff171', 'tagclip_vpt-vit-b16_coco2context60'])
 def test_configs_build_with_the_tiny_clip(name):
     cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'tagclip', name + '.py'))
     cfg.model.backbone.clip = TINY_DEEP
     cfg.model.decode_head.text_encoder.clip = TINY_DEEP
     cfg.model.decode_head.text_encoder.cache_dir = False
     model = MODELS.build(cfg.model)
-    assert model.decode_head.num_classes == {'tagclip_vpt-vitb16_cocostuff171_inductive_80k': 171,
-                                             'tagclip_vpt-vitb16_coco2context60': 60}[name]
+    assert model.decode_head.num_classes == {'tagclip-inductive_vpt-vit-b16_80k_cocostuff171': 171,
+                                             'tagclip_vpt-vit-b16_coco2context60': 60}[name]
 
 
 # ---------------------------------------------------------------------------------------------- end to end
@@ -409,7 +409,7 @@ def tiny_tagclip_options(voc_root, iters=2, interval=None):
 @pytest.mark.slow  # two TagCLIP training runs (~40 s); CI keeps train -> test -> transductive below
 def test_train_resumes_to_the_uninterrupted_parameters(tmp_path):
     voc = make_voc_tree(str(tmp_path / 'data'), n_train=3, n_val=2, n_aug=2)
-    config = 'configs/tagclip/tagclip_vpt-vitb16_voc20_inductive_20k.py'
+    config = 'configs/tagclip/tagclip-inductive_vpt-vit-b16_20k_voc20.py'
     work, whole = str(tmp_path / 'work'), str(tmp_path / 'whole')
     opts = tiny_tagclip_options(voc, iters=4, interval=2)
     # killed after iteration 2, resumed to 4: the same parameters as an uninterrupted run, although prompt and
@@ -430,7 +430,7 @@ def test_train_resumes_to_the_uninterrupted_parameters(tmp_path):
 
 def test_train_test_then_transductive_offline(tmp_path):
     voc = make_voc_tree(str(tmp_path / 'data'), n_train=3, n_val=2, n_aug=2)
-    config = 'configs/tagclip/tagclip_vpt-vitb16_voc20_inductive_20k.py'
+    config = 'configs/tagclip/tagclip-inductive_vpt-vit-b16_20k_voc20.py'
     work = str(tmp_path / 'work')
     opts = tiny_tagclip_options(voc, iters=2, interval=2)
     run_tool('tools/train.py', config, '--work-dir', work, '--cfg-options', *opts)
@@ -442,7 +442,7 @@ def test_train_test_then_transductive_offline(tmp_path):
     assert all(math.isfinite(metrics[k]) for k in ('mIoU(S)', 'mIoU(U)', 'hIoU')), metrics
     assert 'pottedplant | unseen' in proc.stdout + proc.stderr  # the per-class table marks the split
     # the transductive stage starts from the inductive checkpoint (its trusty token is dropped, non-strict)
-    trans = 'configs/tagclip/tagclip_vpt-vitb16_voc20_transductive_10k.py'
+    trans = 'configs/tagclip/tagclip-transductive_vpt-vit-b16_10k_voc20.py'
     run_tool('tools/train.py', trans, '--work-dir', str(tmp_path / 'trans'), '--cfg-options', *opts,
              f'load_from={ckpt}')
     state = torch.load(os.path.join(tmp_path, 'trans', 'iter_2.pth'), map_location='cpu', weights_only=False)
@@ -462,7 +462,7 @@ def test_synthetic_zero_shot_experiment_learns_the_trusty_map():
 def test_slide_inference_through_mmseg_on_a_wide_image():
     """MMSeg's slide loop writes each window's size into img_shape (a torch.Size); the head must use it even when
     the sample's metainfo carries the whole image's pad_shape."""
-    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'tagclip', 'tagclip_vpt-vitb16_voc20_inductive_20k.py'))
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'tagclip', 'tagclip-inductive_vpt-vit-b16_20k_voc20.py'))
     cfg.model.backbone.clip = TINY_DEEP
     cfg.model.decode_head.text_encoder.clip = TINY_DEEP
     model = MODELS.build(cfg.model).eval()

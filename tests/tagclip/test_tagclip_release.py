@@ -1,4 +1,4 @@
-"""TagCLIP as its release runs it (issue 23 §5): the schedule against mmcv 1.x's formula, the COCO supervised trusty
+"""TagCLIP as its release runs it (issue 23, item 5): the schedule against mmcv 1.x's formula, the COCO supervised trusty
 token, per-image prompt dropout, the relationship descriptor's zero bias, prompts dropped after the last deep layer,
 and padding left out of the 'not_seen' trusty target. Each against a computation written here."""
 import os
@@ -44,9 +44,9 @@ def _relative_errors(lrs, iters):
             for i in range(0, iters, 500)]
 
 
-@pytest.mark.parametrize('name,iters', [('tagclip_vpt-vitb16_voc20_inductive_20k', 20000),
-                                        ('tagclip_vpt-vitb16_voc20_transductive_10k', 10000),
-                                        pytest.param('tagclip_vpt-vitb16_cocostuff171_inductive_80k', 80000,
+@pytest.mark.parametrize('name,iters', [('tagclip-inductive_vpt-vit-b16_20k_voc20', 20000),
+                                        ('tagclip-transductive_vpt-vit-b16_10k_voc20', 10000),
+                                        pytest.param('tagclip-inductive_vpt-vit-b16_80k_cocostuff171', 80000,
                                                      marks=pytest.mark.slow)])
 def test_schedule_follows_mmcv1_warmup_times_poly(name, iters):
     cfg = Config.fromfile(os.path.join(TAGCLIP, name + '.py'))
@@ -67,8 +67,8 @@ def test_mmengines_chained_warmup_and_poly_are_what_the_check_rejects():
 
 
 def test_coco_supervised_keeps_the_trusty_token_trained_towards_zero():
-    coco = Config.fromfile(os.path.join(TAGCLIP, 'tagclip_vpt-vitb16_cocostuff171_supervised_80k.py')).model.decode_head
-    voc = Config.fromfile(os.path.join(TAGCLIP, 'tagclip_vpt-vitb16_voc20_supervised_20k.py')).model.decode_head
+    coco = Config.fromfile(os.path.join(TAGCLIP, 'tagclip-supervised_vpt-vit-b16_80k_cocostuff171.py')).model.decode_head
+    voc = Config.fromfile(os.path.join(TAGCLIP, 'tagclip-supervised_vpt-vit-b16_20k_voc20.py')).model.decode_head
     assert (coco.use_trusty, coco.trusty_eval, coco.unseen_idx) == (True, 'none', [])
     assert (voc.use_trusty, voc.trusty_eval, voc.unseen_idx) == (False, 'none', [])
     # with no unseen class, the trusty map's target is zero on every pixel (the release's discriminate=True)

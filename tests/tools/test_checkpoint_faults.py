@@ -12,7 +12,7 @@ from mmseg.registry import MODELS
 
 from conftest import ROOT, TINY_CLIP, run_tool
 
-TAGCLIP_VOC = 'configs/tagclip/tagclip_vpt-vitb16_voc20_inductive_20k.py'
+TAGCLIP_VOC = 'configs/tagclip/tagclip-inductive_vpt-vit-b16_20k_voc20.py'
 DEEP = dict(model_name='reclip-tiny-deep', pretrained=None)
 
 
@@ -29,8 +29,8 @@ def build(config, clip=TINY_CLIP):
 def checkpoints(tmp_path_factory):
     folder = tmp_path_factory.mktemp('ckpts')
     out = {}
-    for name, config, clip in (('reclip_pp', 'configs/reclip_pp/voc_rectify.py', TINY_CLIP),
-                               ('reclip', 'configs/reclip/voc_rectify.py', TINY_CLIP),
+    for name, config, clip in (('reclip_pp', 'configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py', TINY_CLIP),
+                               ('reclip', 'configs/reclip/reclip_vit-b16_20k_voc20.py', TINY_CLIP),
                                ('tagclip10', TAGCLIP_VOC, DEEP)):
         out[name] = str(folder / f'{name}.pth')
         torch.save(dict(state_dict=build(config, clip).state_dict(), meta=dict()), out[name])
@@ -38,7 +38,7 @@ def checkpoints(tmp_path_factory):
 
 
 def test_trained_configs_without_a_checkpoint_are_refused_before_anything_runs(tmp_path):
-    for config, method in ((TAGCLIP_VOC, 'TagCLIP / ZegCLIP'), ('configs/reclip/voc_distill.py', 'distillation student')):
+    for config, method in ((TAGCLIP_VOC, 'TagCLIP / ZegCLIP'), ('configs/reclip/reclip-distill_r50_20k_voc20.py', 'distillation student')):
         proc = run_tool('tools/test.py', config, '--work-dir', str(tmp_path / 'wd'), check=False)
         assert proc.returncode != 0, config
         assert method in proc.stderr and 'no CHECKPOINT was given' in proc.stderr and '--untrained' in proc.stderr
@@ -46,13 +46,13 @@ def test_trained_configs_without_a_checkpoint_are_refused_before_anything_runs(t
 
 
 def test_training_free_config_given_a_checkpoint_says_it_is_not_used(checkpoints, tmp_path):
-    proc = run_tool('tools/test.py', 'configs/training_free/sfp_voc20.py', checkpoints['tagclip10'],
+    proc = run_tool('tools/test.py', 'configs/training_free/sfp_vit-b16_voc20.py', checkpoints['tagclip10'],
                     '--work-dir', str(tmp_path / 'wd'), check=False)
     assert proc.returncode != 0
     assert 'has no trained weights' in proc.stderr and checkpoints['tagclip10'] in proc.stderr
     assert '--ignore-checkpoint' in proc.stderr
     from reclip_mmseg.engine.checkpoint_policy import check_test_checkpoint
-    cfg = Config.fromfile(f'{ROOT}/configs/maskclip/voc.py')
+    cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/maskclip-baseline_vit-b16_voc20.py')
     assert check_test_checkpoint(cfg.model, checkpoints['reclip_pp'], 'x.py', ignore_checkpoint=True) is None
 
 
@@ -70,11 +70,11 @@ def test_tagclip_config_refuses_a_reclip_pp_checkpoint_through_the_tools(checkpo
 
 
 def test_tagclip_checkpoint_of_another_token_count_or_method_is_refused_at_load(checkpoints):
-    coco2voc = build('configs/tagclip/tagclip_vpt-vitb16_coco2voc20.py', DEEP)  # 100 tokens
+    coco2voc = build('configs/tagclip/tagclip_vpt-vit-b16_coco2voc20.py', DEEP)  # 100 tokens
     with pytest.raises(ValueError, match='10 prompt tokens, this config 100 \\(model.backbone.num_tokens\\)'):
         load_checkpoint(coco2voc, checkpoints['tagclip10'], map_location='cpu', strict=False)
     # the transductive stage's load_from pointing at a ReCLIP++ checkpoint: refused, not trained from random
-    trans = build('configs/tagclip/tagclip_vpt-vitb16_voc20_transductive_10k.py', DEEP)
+    trans = build('configs/tagclip/tagclip-transductive_vpt-vit-b16_10k_voc20.py', DEEP)
     with pytest.raises(ValueError, match='no weights for this module .* not a checkpoint of this TagCLIP / ZegCLIP'):
         load_checkpoint(trans, checkpoints['reclip_pp'], map_location='cpu', strict=False)
     # ... while its own inductive checkpoint loads, the trusty token it does not use dropped (the release)
@@ -91,6 +91,6 @@ def test_tagclip_checkpoint_of_another_token_count_or_method_is_refused_at_load(
 
 def test_reclip_and_reclip_pp_checkpoints_are_named_both_ways(checkpoints):
     with pytest.raises(ValueError, match=r'a ReCLIP \(CVPR\) rectification checkpoint given to a ReCLIP\+\+ '):
-        load_checkpoint(build('configs/reclip_pp/voc_rectify.py'), checkpoints['reclip'], map_location='cpu')
+        load_checkpoint(build('configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py'), checkpoints['reclip'], map_location='cpu')
     with pytest.raises(ValueError, match=r'a ReCLIP\+\+ rectification checkpoint given to a ReCLIP \(CVPR\) '):
-        load_checkpoint(build('configs/reclip/voc_rectify.py'), checkpoints['reclip_pp'], map_location='cpu')
+        load_checkpoint(build('configs/reclip/reclip_vit-b16_20k_voc20.py'), checkpoints['reclip_pp'], map_location='cpu')

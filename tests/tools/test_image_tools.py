@@ -26,7 +26,7 @@ def image(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def rect_ckpt(tmp_path_factory):
-    cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/voc_rectify.py')
+    cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py')
     cfg.merge_from_dict(TINY_DICT)
     model = MODELS.build(cfg.model)
     path = str(tmp_path_factory.mktemp('ck') / 'rect.pth')
@@ -55,7 +55,7 @@ def test_image_demo_png_has_image_size_and_class_colours(exif_image, tmp_path, d
     out = str(tmp_path / 'out.png')
     classes = 'person,chair,bottle,table,floor'
     mode_args = ['--dense-mode', dense_mode] if dense_mode else []
-    proc = run_tool('tools/image_demo.py', image, 'configs/maskclip/voc.py', '--classes', classes, '--out', out,
+    proc = run_tool('tools/image_demo.py', image, 'configs/reclip_pp/maskclip-baseline_vit-b16_voc20.py', '--classes', classes, '--out', out,
                     '--opacity', '0.5', *mode_args, '--cfg-options', *TINY)
     assert 'classes present' in proc.stdout
     png = np.array(Image.open(out).convert('RGB')).astype(int)
@@ -65,7 +65,7 @@ def test_image_demo_png_has_image_size_and_class_colours(exif_image, tmp_path, d
     # recompute the prediction in-process; away from the legend box every pixel is the 50/50 blend of the
     # image and its predicted class's colour
     from mmseg.apis import inference_model
-    model = init_segmentor(f'{ROOT}/configs/maskclip/voc.py', None, classes, cfg_options=TINY_DICT,
+    model = init_segmentor(f'{ROOT}/configs/reclip_pp/maskclip-baseline_vit-b16_voc20.py', None, classes, cfg_options=TINY_DICT,
                            dense_mode=dense_mode)
     assert model.backbone.dense_mode == (dense_mode or 'maskclip')
     pred = inference_model(model, image).pred_sem_seg.data[0].numpy()
@@ -77,17 +77,17 @@ def test_image_demo_png_has_image_size_and_class_colours(exif_image, tmp_path, d
 
 
 def test_checkpoint_refuses_other_class_names(image, rect_ckpt, tmp_path):
-    proc = run_tool('tools/image_demo.py', image, 'configs/reclip_pp/voc_rectify.py', rect_ckpt, '--classes',
+    proc = run_tool('tools/image_demo.py', image, 'configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py', rect_ckpt, '--classes',
                     'cat,dog', '--out', str(tmp_path / 'x.png'), '--cfg-options', *TINY, check=False)
     assert proc.returncode != 0 and 'was trained for the classes' in proc.stderr
-    run_tool('tools/image_demo.py', image, 'configs/reclip_pp/voc_rectify.py', rect_ckpt, '--out',
+    run_tool('tools/image_demo.py', image, 'configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py', rect_ckpt, '--out',
                   str(tmp_path / 'y.png'), '--cfg-options', *TINY)
     assert Image.open(tmp_path / 'y.png').size == (500, 375)
 
 
 def test_mmseg_inferencer_runs_our_config(image, rect_ckpt, tmp_path):
     from mmseg.apis import MMSegInferencer
-    cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/voc_rectify.py')
+    cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py')
     cfg.merge_from_dict(TINY_DICT)
     inferencer = MMSegInferencer(model=cfg, weights=rect_ckpt, device='cpu')
     result = inferencer(image, out_dir=str(tmp_path / 'inf'), return_datasamples=True)
@@ -96,7 +96,7 @@ def test_mmseg_inferencer_runs_our_config(image, rect_ckpt, tmp_path):
 
 def test_visualize_bias_writes_side_by_side_png(image, rect_ckpt, tmp_path):
     out = str(tmp_path / 'new' / 'folder' / 'bias.png')  # a folder that does not exist yet
-    run_tool('tools/visualize_bias.py', image, 'configs/reclip_pp/voc_rectify.py', rect_ckpt, '--bias-classes',
+    run_tool('tools/visualize_bias.py', image, 'configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py', rect_ckpt, '--bias-classes',
              'person,diningtable', '--out', out, '--cfg-options', *TINY)
     w, h = Image.open(out).size
     assert w > 4 * h  # six panels in a row

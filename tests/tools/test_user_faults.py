@@ -8,10 +8,10 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 from mmseg.registry import MODELS
 
-from conftest import ROOT, TINY_CLIP
+from conftest import ROOT, TINY_CLIP, test_metrics
 
 
-def _rectify_model(name='voc_rectify.py'):
+def _rectify_model(name='reclip-pp_vit-b16_20k_voc20.py'):
     cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/{name}')
     for w in ('backbone', 'decode_head.text_encoder'):
         cfg.merge_from_dict({f'model.{w}.clip': TINY_CLIP})
@@ -135,9 +135,9 @@ def test_every_shipped_config_has_a_tta_pipeline_around_its_test_scale():
 def test_tools_test_tta_runs(voc_root, tmp_path):
     from conftest import run_tool, tiny_options
     opts = [o for o in tiny_options(voc_root) if not o.startswith(('train', 'param_scheduler', 'default_hooks'))]
-    proc = run_tool('tools/test.py', 'configs/maskclip/voc.py', '--tta', '--work-dir', str(tmp_path),
+    run_tool('tools/test.py', 'configs/reclip_pp/maskclip-baseline_vit-b16_voc20.py', '--tta', '--work-dir', str(tmp_path),
                     '--cfg-options', *opts)
-    assert 'mIoU' in proc.stdout + proc.stderr
+    test_metrics(tmp_path)
 
 
 def test_divergence_stops_and_a_blown_up_checkpoint_is_never_named_good(tmp_path):
@@ -181,7 +181,7 @@ def test_tools_test_show_dir_needs_only_the_test_data(voc_root, tmp_path):
             for k in ('model_name=reclip-tiny', 'pretrained=None')]
     opts += [f'test_dataloader.dataset.data_root={voc_root}', 'test_dataloader.num_workers=0',
              'test_dataloader.persistent_workers=False']
-    run_tool('tools/test.py', 'configs/reclip_pp/voc_rectify.py', ckpt, '--work-dir', str(tmp_path / 'wd'),
+    run_tool('tools/test.py', 'configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py', ckpt, '--work-dir', str(tmp_path / 'wd'),
              '--show-dir', 'vis', '--cfg-options', *opts)
     assert len(glob.glob(str(tmp_path / 'wd' / 'vis' / 'vis_data' / 'vis_image' / '*.png'))) == 3
 
@@ -202,7 +202,7 @@ def test_label_values_outside_the_classes_are_named_once(tmp_path):
     out.putpalette(label.getpalette())
     out.save(label_file)
     opts = [o for o in tiny_options(root) if not o.startswith(('train', 'param_scheduler', 'default_hooks'))]
-    cfg = Config.fromfile(f'{ROOT}/configs/maskclip/voc.py')
+    cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/maskclip-baseline_vit-b16_voc20.py')
     cfg.merge_from_dict(options_dict(opts))
     cfg.work_dir = str(tmp_path / 'wd')
     messages = []
@@ -246,7 +246,7 @@ def test_empty_one_pixel_and_mismatched_files_are_named_before_anything_runs(tmp
                 f'{lab(2)} is 50x1 px: each side must be at least 2 px',
                 f'{lab(3)} is 80x64 px but its image {img(3)} is 30x20'}
     opts = [o for o in tiny_options(root) if not o.startswith(('train', 'param_scheduler', 'default_hooks'))]
-    cfg = Config.fromfile(f'{ROOT}/configs/maskclip/voc.py')
+    cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/maskclip-baseline_vit-b16_voc20.py')
     cfg.merge_from_dict(options_dict(opts))
     cfg.work_dir = str(tmp_path / 'wd')
     runner = Runner.from_cfg(cfg)
@@ -268,8 +268,8 @@ def test_image_tools_name_an_empty_image_at_once(tmp_path):
     from conftest import run_tool
     empty = str(tmp_path / 'empty.jpg')
     open(empty, 'wb').close()
-    for tool in (['tools/image_demo.py', empty, 'configs/maskclip/voc.py'],
-                 ['tools/visualize_bias.py', empty, 'configs/reclip_pp/voc_rectify.py', 'none.pth']):
+    for tool in (['tools/image_demo.py', empty, 'configs/reclip_pp/maskclip-baseline_vit-b16_voc20.py'],
+                 ['tools/visualize_bias.py', empty, 'configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py', 'none.pth']):
         proc = run_tool(*tool, '--out', str(tmp_path / 'out.png'), check=False)
         assert proc.returncode != 0 and f'image {empty} is empty (0 bytes)' in proc.stderr, proc.stderr[-2000:]
         assert 'Traceback' not in proc.stderr and not os.path.exists(tmp_path / 'out.png')

@@ -1,4 +1,4 @@
-"""Training-free last-block modes (issue 16, TRAINING_FREE.md) against a plain computation of each formula:
+"""Training-free last-block modes (issue 16, docs/training_free.md) against a plain computation of each formula:
 open_clip's own intermediates for the tokens entering the last block, then per-head dense matrices built from the
 block's weights, explicit softmaxes and a Python loop for NACLIP's Gaussian."""
 import math

@@ -8,22 +8,28 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from conftest import ROOT, run_tool
+from conftest import ROOT, run_tool, test_metrics, train_scalars
 from synthetic import _write_pair, known_label, make_ade_tree, make_cityscapes_tree, make_context_tree, make_voc_tree
 
 MODES = ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip', 'sc_clip', 'sfp')
 TINY_MODES = MODES[:5]  # sc_clip / sfp need ViT-B's 12 blocks: they run on reclip-tiny-deep below
 DATASETS = ('voc20', 'voc21', 'context59', 'context60', 'ade20k', 'cityscapes', 'coco_stuff27', 'coco_stuff171')
+
+
+def tf_config(mode: str, dataset: str) -> str:
+    """configs/training_free/{mode}_{backbone}_{dataset}.py (configs/README.md: hyphens inside a field, one dataset
+    token); ``dataset`` is the vocabulary's name."""
+    return f'configs/training_free/{mode.replace("_", "-")}_vit-b16_{dataset.replace("coco_stuff", "cocostuff")}.py'
 TINY = [f'{w}.{k}' for w in ('model.backbone.clip', 'model.decode_head.text_encoder.clip')
         for k in ('model_name=reclip-tiny', 'pretrained=None')]
 
 
 def test_every_mode_and_dataset_has_a_config_under_the_one_protocol():
     files = sorted(os.path.basename(f) for f in glob.glob(f'{ROOT}/configs/training_free/*.py'))
-    assert files == sorted(f'{m}_{d}.py' for m in MODES for d in DATASETS)
+    assert files == sorted(os.path.basename(tf_config(m, d)) for m in MODES for d in DATASETS)
     for m in MODES:
         for d in DATASETS:
-            cfg = Config.fromfile(f'{ROOT}/configs/training_free/{m}_{d}.py')
+            cfg = Config.fromfile(f'{ROOT}/{tf_config(m, d)}')
             model = cfg.model
             assert model.type == 'CLIPSegmentor' and model.backbone.dense_mode == m
             assert model.test_cfg == dict(mode='slide', crop_size=(224, 224), stride=(112, 112))
@@ -58,15 +64,17 @@ def _tree(dataset, root):
 
 # The command line on two configs (PAMR and the background rule on one, a 12-block mode on the other); every
 # config runs in process below.
-@pytest.mark.parametrize('dataset,mode', [('voc21', 'naclip'), ('ade20k', 'sfp')])
-def test_tools_test_runs_the_config_end_to_end(tmp_path, dataset, mode):
+@pytest.mark.parametrize('config,dataset,mode', [('configs/training_free/naclip_vit-b16_voc21.py', 'voc21', 'naclip'),
+                                                 ('configs/training_free/sfp_vit-b16_ade20k.py', 'ade20k', 'sfp')])
+def test_tools_test_runs_the_config_end_to_end(tmp_path, config, dataset, mode):
+    assert config == tf_config(mode, dataset)
     data_root = _tree(dataset, str(tmp_path / 'data'))
     tiny = TINY if mode in TINY_MODES else [o.replace('reclip-tiny', 'reclip-tiny-deep') for o in TINY]
     opts = tiny + [f'test_dataloader.dataset.data_root={data_root}', 'test_dataloader.num_workers=0',
                    'test_dataloader.persistent_workers=False']
     if dataset == 'voc21':
         opts.append('model.pamr.enabled=True')  # PAMR through the real pipeline once
-    run_tool('tools/test.py', f'configs/training_free/{mode}_{dataset}.py', '--work-dir', str(tmp_path / 'wd'),
+    run_tool('tools/test.py', config, '--work-dir', str(tmp_path / 'wd'),
              '--cfg-options', *opts)
     result = json.load(open(glob.glob(str(tmp_path / 'wd' / '*' / '*.json'))[0]))
     assert 0.0 <= result['mIoU'] <= 100.0 and np.isfinite(result['aAcc'])
@@ -74,19 +82,20 @@ def test_tools_test_runs_the_config_end_to_end(tmp_path, dataset, mode):
 
 def test_rectification_on_a_training_free_feature_trains_and_tests(voc_root, voc_hypotheses, tmp_path):
     from conftest import tiny_options
-    for d in ('voc', 'context', 'ade20k', 'cityscapes', 'coco_stuff27'):
+    from conftest import RECLIP_DATASETS, reclip_config
+    for d in RECLIP_DATASETS:
         for m in ('clearclip', 'naclip', 'sfp'):
-            cfg = Config.fromfile(f'{ROOT}/configs/reclip_pp/{d}_rectify_{m}.py')
+            cfg = Config.fromfile(f'{ROOT}/{reclip_config("reclip_pp", d, variant=m)}')
             assert cfg.model.backbone.dense_mode == m and cfg.model.decode_head.type == 'BiasRectifiedHead'
-    config = 'configs/reclip_pp/voc_rectify_sfp.py'  # on the 12-block tiny CLIP, as SFP needs
+    config = 'configs/reclip_pp/reclip-pp-sfp_vit-b16_20k_voc20.py'  # on the 12-block tiny CLIP, as SFP needs
     deep = [o.replace('reclip-tiny', 'reclip-tiny-deep') for o in tiny_options(voc_root, voc_hypotheses, iters=2,
                                                                                  interval=2)]
-    proc = run_tool('tools/train.py', config, '--work-dir', str(tmp_path), '--cfg-options', *deep)
-    assert 'Iter(train) [2/2]' in proc.stdout + proc.stderr
+    run_tool('tools/train.py', config, '--work-dir', str(tmp_path), '--cfg-options', *deep)
+    assert max(r['step'] for r in train_scalars(tmp_path)) == 2  # both iterations ran and logged
     deep_test = [o.replace('reclip-tiny', 'reclip-tiny-deep') for o in tiny_options(voc_root)]
-    proc = run_tool('tools/test.py', config, str(tmp_path / 'iter_2.pth'), '--work-dir', str(tmp_path / 't'),
+    run_tool('tools/test.py', config, str(tmp_path / 'iter_2.pth'), '--work-dir', str(tmp_path / 't'),
                     '--cfg-options', *deep_test)
-    assert 'mIoU' in proc.stdout + proc.stderr
+    test_metrics(tmp_path / 't')
 
 
 def test_dense_mode_bias_table_runs_and_says_tiny_numbers_are_meaningless(tmp_path):
@@ -114,7 +123,7 @@ def _evaluate_in_process(pairs, tmp_path):
         opts = options_dict([o.replace('reclip-tiny', name) for o in TINY] + [
             f'test_dataloader.dataset.data_root={roots[d]}', 'test_dataloader.num_workers=0',
             'test_dataloader.persistent_workers=False', 'default_hooks.logger.interval=1000'])
-        cfg = Config.fromfile(f'{ROOT}/configs/training_free/{mode}_{d}.py')
+        cfg = Config.fromfile(f'{ROOT}/{tf_config(mode, d)}')
         cfg.merge_from_dict(opts)
         cfg.work_dir = str(tmp_path / 'wd' / f'{mode}_{d}')
         cfg.log_level = 'WARNING'
