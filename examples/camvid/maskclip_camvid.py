@@ -2,7 +2,7 @@
 #   PYTHONPATH=examples/camvid python tools/test.py examples/camvid/maskclip_camvid.py
 # The same lines turn any config of this repository to CamVid: the class list goes to the head (the words CLIP
 # reads) and the dataset is yours.
-_base_ = ['../../configs/maskclip/voc.py']
+_base_ = ['../../configs/reclip_pp/maskclip-baseline_vit-b16_voc20.py']
 custom_imports = dict(imports=['reclip_mmseg', 'camvid_dataset'], allow_failed_imports=False)
 classes = ['sky', 'building', 'pole', 'road', 'sidewalk', 'tree', 'sign symbol', 'fence', 'car', 'pedestrian',
            'bicyclist']
