@@ -22,8 +22,8 @@ from mmseg.registry import DATASETS  # noqa: E402
 import reclip_mmseg  # noqa: E402,F401
 from reclip_mmseg.clip import OpenCLIPTextEncoder, CLIPViT, resolve_class_names  # noqa: E402
 from reclip_mmseg.datasets import WindowClassifier, generate_hypotheses  # noqa: E402
-from reclip_mmseg.datasets.from_config import (hypothesis_transform_cfg, resolve_hypothesis_file,  # noqa: E402
-                                               train_dataset_cfg)
+from reclip_mmseg.datasets.from_config import (  # noqa: E402
+    hypothesis_params, hypothesis_transform_cfg, resolve_hypothesis_file, train_dataset_cfg)
 
 
 def parse_args():
@@ -47,22 +47,10 @@ def main():
     class_names = resolve_class_names(head.class_names)
     step, _ = hypothesis_transform_cfg(cfg)
     out_file = args.out or step.hypothesis_file
-    params = dict(min_vote_share=0.0, window_cover='release', batch_size=64, mode='windows')
-    params.update(cfg.get('hypotheses', {}))
-    params.pop('file', None)  # already applied to the pipeline by resolve_hypothesis_file
-    if params['mode'] == 'whole_image':  # ReCLIP (docs/reclip_pp.md §12): no windows
-        for key in ('window_size', 'window_stride', 'min_vote_share', 'window_cover'):
-            params.pop(key, None)
-    elif 'window_size' not in params:  # the release: crop_size / 6 (VOC 56, Context 80, others 85), stride half
-        crop = cfg.get('crop_size')
-        if not crop:
-            raise KeyError(f'{args.config} names neither hypotheses.window_size nor crop_size; set '
-                           f'`hypotheses = dict(window_size=PX)` (the release uses crop_size / 6)')
-        params['window_size'] = int(min(crop) if isinstance(crop, (tuple, list)) else crop) // 6
-        print(f'hypotheses.window_size not set: using crop_size {tuple(crop) if isinstance(crop, (tuple, list)) else crop}'
-              f' / 6 = {params["window_size"]} px, as the release does')
-    if params['mode'] == 'windows':
-        params.setdefault('window_stride', params['window_size'] // 2)
+    params = hypothesis_params(cfg, args.config)  # the release's defaults + the config's `hypotheses`
+    derived = params.pop('derived', None)
+    if derived:
+        print(f'hypotheses.window_size not set: using {derived}, as the release does')
     if args.batch_size:
         params['batch_size'] = args.batch_size
 

@@ -4,14 +4,11 @@
 #       --cfg-options model.teacher.checkpoint=work_dirs/reclip_vit-b16_40k_context59/iter_40000.pth
 #   python tools/test.py configs/reclip/reclip-distill_r50_40k_context59.py work_dirs/reclip-distill_r50_40k_context59/iter_40000.pth
 _base_ = [
-    '../_base_/models/deeplabv2_r50_reclip_distill.py', '../_base_/datasets/context59.py',
+    '../_base_/models/deeplabv2_r50_reclip_distill.py', './_base_/context59.py',
     '../_base_/schedules/sgd_poly_40k.py'
 ]
 model = dict(
     decode_head=dict(class_names={{_base_.vocabulary}}),
     teacher=dict(config='configs/reclip/reclip_vit-b16_40k_context59.py',
                  checkpoint='work_dirs/reclip_vit-b16_40k_context59/iter_40000.pth'))
-# The text-guided term (a switch, weight 0.5 as ReCLIP++) reads the teacher's whole-image hypotheses.
-hypotheses = dict(_delete_=True, mode='whole_image', threshold=0.2, top_k=6, batch_size=64,
-                  file='hypotheses/reclip/context59_train_whole_image.json')
 train_dataloader = dict(dataset=dict(pipeline={{_base_.distill_train_pipeline}}))  # + labels: ignored pixels

@@ -4,16 +4,13 @@
 #       --cfg-options model.teacher.checkpoint=work_dirs/reclip_vit-b16_8k_cityscapes/iter_8000.pth
 #   python tools/test.py configs/reclip/reclip-distill_r50_8k_cityscapes.py work_dirs/reclip-distill_r50_8k_cityscapes/iter_8000.pth
 _base_ = [
-    '../_base_/models/deeplabv2_r50_reclip_distill.py', '../_base_/datasets/cityscapes.py',
+    '../_base_/models/deeplabv2_r50_reclip_distill.py', './_base_/cityscapes.py',
     '../_base_/schedules/sgd_poly_8k.py'
 ]
 model = dict(
     decode_head=dict(class_names={{_base_.vocabulary}}),
     teacher=dict(config='configs/reclip/reclip_vit-b16_8k_cityscapes.py',
                  checkpoint='work_dirs/reclip_vit-b16_8k_cityscapes/iter_8000.pth'))
-# The text-guided term (a switch, weight 0.5 as ReCLIP++) reads the teacher's whole-image hypotheses.
-hypotheses = dict(_delete_=True, mode='whole_image', threshold=0.215, top_k=2, batch_size=64,
-                  file='hypotheses/reclip/cityscapes_train_whole_image.json')
 
 train_dataloader = dict(batch_size=16,  # + labels: ignored pixels
                         dataset=dict(pipeline={{_base_.distill_train_pipeline}}))  # as ReCLIP++'s Cityscapes schedule (docs/reclip_pp.md §9)

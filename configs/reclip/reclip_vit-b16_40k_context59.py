@@ -3,12 +3,8 @@
 #   python tools/train.py configs/reclip/reclip_vit-b16_40k_context59.py
 #   python tools/test.py configs/reclip/reclip_vit-b16_40k_context59.py work_dirs/reclip_vit-b16_40k_context59/iter_40000.pth
 _base_ = [
-    '../_base_/models/reclip_vit_b16.py', '../_base_/datasets/context59.py',
+    '../_base_/models/reclip_vit_b16.py', './_base_/context59.py',
     '../_base_/schedules/sgd_poly_40k.py'
 ]
 # Prompt denoising softmax(100 Z) at test time with the release's threshold (ReCLIP_PD: 0.5, Context 0.6; docs/reclip_pp.md §12).
 model = dict(decode_head=dict(class_names={{_base_.vocabulary}}, denoise_threshold=0.6))
-# Whole-image hypotheses: classes with cos(global, T_q) >= 0.2, else the top 6. Their own file, so that they
-# never mix with ReCLIP++'s window hypotheses (hypotheses.file replaces the train pipeline's file).
-hypotheses = dict(_delete_=True, mode='whole_image', threshold=0.2, top_k=6, batch_size=64,
-                  file='hypotheses/reclip/context59_train_whole_image.json')

@@ -1,5 +1,5 @@
 # ReCLIP++ rectification on the sfp dense feature (docs/training_free.md) instead of MaskCLIP's; hypotheses still come
-# from CLIP's ordinary global embedding. Distill from its checkpoint with context_distill.py unchanged
+# from CLIP's ordinary global embedding. Distill from its checkpoint with reclip-pp-distill_r101_40k_context59.py unchanged
 # (model.teacher.config=configs/reclip_pp/reclip-pp-sfp_vit-b16_40k_context59.py).
 _base_ = ['reclip-pp_vit-b16_40k_context59.py']
 model = dict(backbone=dict(dense_mode='sfp'))

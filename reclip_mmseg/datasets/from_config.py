@@ -4,6 +4,32 @@ from typing import Tuple
 
 from mmengine.config import Config, ConfigDict
 
+from .hypotheses import HYPOTHESIS_DEFAULTS, MODE_SETTINGS, WINDOW_CROP_DIVISOR
+
+
+def hypothesis_params(cfg: Config, config_name: str = 'the config') -> dict:
+    """The hypothesis settings a config makes: the release's defaults (``HYPOTHESIS_DEFAULTS``) updated with the
+    config's ``hypotheses`` (without its ``file``); a window config without ``window_size`` takes the release's
+    crop / 6 (said by ``derived``), its stride half the side. Used by tools/gen_hypotheses.py to make a file and by
+    the train pipeline to check one, so both read the same settings."""
+    params = dict(HYPOTHESIS_DEFAULTS)
+    params.update({k: v for k, v in (cfg.get('hypotheses') or {}).items() if k not in ('file', '_delete_')})
+    if params['mode'] == 'whole_image':  # ReCLIP: no windows
+        for key in MODE_SETTINGS['windows']:
+            params.pop(key, None)
+        return params
+    if params.get('window_size') is None:
+        crop = cfg.get('crop_size')
+        if not crop:
+            raise KeyError(f'{config_name} names neither hypotheses.window_size nor crop_size; set '
+                           f'`hypotheses = dict(window_size=PX)` (the release uses crop_size / {WINDOW_CROP_DIVISOR})')
+        params['window_size'] = int(min(crop) if isinstance(crop, (tuple, list)) else crop) // WINDOW_CROP_DIVISOR
+        params['derived'] = f'crop_size {tuple(crop) if isinstance(crop, (tuple, list)) else crop} / ' \
+                            f'{WINDOW_CROP_DIVISOR} = {params["window_size"]} px'
+        if 'window_stride' not in (cfg.get('hypotheses') or {}):
+            params['window_stride'] = params['window_size'] // 2
+    return params
+
 
 def train_dataset_cfg(cfg: Config) -> ConfigDict:
     """The innermost dataset config of ``train_dataloader`` (through wrappers such as RepeatDataset)."""
@@ -38,11 +64,13 @@ def resolve_hypothesis_file(cfg: Config) -> None:
         return
     ds = train_dataset_cfg(cfg)
     own_file = (cfg.get('hypotheses') or {}).get('file')
-    settings = {k: v for k, v in (cfg.get('hypotheses') or {}).items() if k not in ('file', 'batch_size')}
+    settings = {}
+    if cfg.get('hypotheses') is not None:
+        settings = {k: v for k, v in hypothesis_params(cfg).items() if k not in ('batch_size', 'derived')}
     for step in ds.get('pipeline', []):
         if step.get('type') == 'LoadImageLevelLabels' and cfg.get('hypotheses') is not None \
                 and step.get('expected') is None:  # the file must be of the config's mode and settings
-            step.expected = dict(settings, mode=settings.get('mode', 'windows'))
+            step.expected = settings
         if step.get('type') == 'LoadImageLevelLabels' and own_file:
             step.hypothesis_file = own_file
         if step.get('type') == 'LoadImageLevelLabels' and not os.path.isabs(step.get('hypothesis_file', '/')):

@@ -37,6 +37,11 @@ def resolve_window(height: int, width: int, size: Union[int, float], stride: Uni
 
 WINDOW_COVERS = ('release', 'full')
 HYPOTHESIS_MODES = ('windows', 'whole_image')  # ReCLIP++'s votes; ReCLIP's threshold + top-K
+# The release's settings, the one place they are written (docs/reclip_pp.md §5): a config's ``hypotheses`` gives
+# what is per dataset (the window side, crop / 6, and its stride) and may override these.
+HYPOTHESIS_DEFAULTS = dict(mode='windows', window_stride=0.5, min_vote_share=0.0, window_cover='release',
+                           batch_size=64)
+WINDOW_CROP_DIVISOR = 6  # the release's window side: the training crop's short side / 6 (VOC 56, Context 80, 85)
 
 
 def window_boxes(height: int, width: int, side: int, stride: int, cover: str = 'release'
@@ -169,9 +174,11 @@ def load_image_rgb(path: str) -> torch.Tensor:
 
 
 def generate_hypotheses(image_paths: Iterable[str], classifier: WindowClassifier, class_names: Sequence[str],
-                        out_file: str, window_size: Union[int, float] = 56, window_stride: Union[int, float] = 0.5,
-                        min_vote_share: float = 0.0, window_cover: str = 'release', model_id: str = '', save_every: int = 20,
-                        progress: bool = True, mode: str = 'windows', threshold: Optional[float] = None,
+                        out_file: str, window_size: Optional[Union[int, float]] = None,
+                        window_stride: Union[int, float] = HYPOTHESIS_DEFAULTS['window_stride'],
+                        min_vote_share: float = HYPOTHESIS_DEFAULTS['min_vote_share'],
+                        window_cover: str = HYPOTHESIS_DEFAULTS['window_cover'], model_id: str = '', save_every: int = 20,
+                        progress: bool = True, mode: str = HYPOTHESIS_DEFAULTS['mode'], threshold: Optional[float] = None,
                         top_k: Optional[int] = None) -> Dict[str, List[int]]:
     """Write ``out_file`` (JSON) with each image's hypothesis; resumes a partial file made with the same
     settings, so an interrupted run loses at most ``save_every`` images.
@@ -180,6 +187,9 @@ def generate_hypotheses(image_paths: Iterable[str], classifier: WindowClassifier
     with the whole image is at least ``threshold``, else the ``top_k`` best; the window settings are unused."""
     if mode not in HYPOTHESIS_MODES:
         raise ValueError(f'hypotheses.mode must be one of {HYPOTHESIS_MODES}, got {mode!r}')
+    if mode == 'windows' and window_size is None:
+        raise ValueError('hypotheses.window_size is not set: give the window side in px (the release: the training '
+                         'crop / 6) or as a fraction of the short side')
     if mode == 'whole_image' and (threshold is None or not top_k or top_k < 1):
         raise ValueError(f'hypotheses.mode=whole_image needs hypotheses.threshold (a cosine, e.g. VOC 0.23) and '
                          f'hypotheses.top_k >= 1 (e.g. VOC 2); got threshold={threshold}, top_k={top_k}')

@@ -6,7 +6,7 @@ crop_size = (512, 512)  # release crop
 scale = (2048, 512)  # short side 512, keep ratio: the test scale (docs/reclip_pp.md §7) and the train resize centre
 # Image-level hypotheses (docs/reclip_pp.md §5), made by `python tools/gen_hypotheses.py CONFIG`: windows of
 # crop/6 = 85 px, stride half the side, every class with at least one vote.
-hypotheses = dict(window_size=85, window_stride=42, min_vote_share=0.0, window_cover='release', batch_size=64)
+hypotheses = dict(window_size=85, window_stride=42)  # the release's other settings: HYPOTHESIS_DEFAULTS
 hypothesis_file = 'hypotheses/reclip_pp/ade20k_train.json'  # relative: resolved against the train dataset's data_root
 meta_keys = ('img_path', 'seg_map_path', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
              'flip_direction', 'reduce_zero_label', 'image_level_labels')
@@ -20,7 +20,7 @@ train_pipeline = [  # unsupervised: no mask is loaded for training
     dict(type='PackSegInputs', meta_keys=meta_keys),
 ]
 # Distillation (docs/reclip_pp.md §8): the label map comes along only to mark the pixels that get no pseudo label (255:
-# ignored / background, and the padding); its classes are never read. Used by the *_distill.py configs.
+# ignored / background, and the padding); its classes are never read. Used by the distillation configs (reclip-pp-distill_*, reclip-distill_*).
 distill_train_pipeline = train_pipeline[:2] + [dict(type='LoadAnnotations')] + train_pipeline[2:]
 test_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -3,5 +3,5 @@
 _base_ = ['../reclip-pp_vit-b16_20k_voc20.py']
 # Hypotheses from the whole image (CLIP's own preprocessing) instead of windows: its top-1 class only
 # (threshold 1.0 is never reached, so the top-1 fallback decides).
-hypotheses = dict(_delete_=True, mode='whole_image', threshold=1.0, top_k=1, batch_size=64,
+hypotheses = dict(_delete_=True, mode='whole_image', threshold=1.0, top_k=1,
                   file='hypotheses/reclip_pp/voc20_train_no_crop.json')

@@ -2,5 +2,4 @@
 #   python tools/train.py configs/reclip_pp/ablations/t3-reclip-decoder-windows_vit-b16_20k_voc20.py  (after tools/gen_hypotheses.py on it)
 _base_ = ['t3-reclip-decoder_vit-b16_20k_voc20.py']
 # ReCLIP++'s window hypotheses (docs/reclip_pp.md §5) instead of the whole image: the dataset base's settings and file.
-hypotheses = dict(_delete_=True, window_size=56, window_stride=28, min_vote_share=0.0,
-                  window_cover='release', batch_size=64, file='hypotheses/reclip_pp/voc20_train.json')
+hypotheses = dict(_delete_=True, window_size=56, window_stride=28, file='hypotheses/reclip_pp/voc20_train.json')
