@@ -178,3 +178,21 @@ def train_scalars(work_dir) -> list:
     assert found, f'no training scalars under {work_dir}'
     with open(found[-1]) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def tiny_tagclip_options(voc_root, iters=2, interval=None):
+    """--cfg-options turning a configs/tagclip VOC config into a CPU smoke run (the 12-block tiny CLIP)."""
+    interval = interval or iters
+    opts = []
+    for where in ('model.backbone.clip', 'model.decode_head.text_encoder.clip'):
+        opts += [f'{where}.model_name=reclip-tiny-deep', f'{where}.pretrained=None']
+    for i in (0, 1):
+        opts.append(f'train_dataloader.dataset.datasets.{i}.data_root={voc_root}')
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        opts += [f'{loader}.num_workers=0', f'{loader}.persistent_workers=False']
+    opts += [f'val_dataloader.dataset.data_root={voc_root}', f'test_dataloader.dataset.data_root={voc_root}',
+             f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={interval}',
+             f'default_hooks.checkpoint.interval={interval}',
+             'param_scheduler.0.warmup_iters=1', f'param_scheduler.0.end={iters}',
+             'default_hooks.logger.interval=1', 'randomness.seed=0']
+    return opts

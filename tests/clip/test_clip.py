@@ -169,32 +169,6 @@ def test_shared_prefix_matches_plain_pass_values_and_gradients(text, dtype):
     assert (grads[0] - grads[1]).abs().max() <= tol * grads[1].abs().max()
 
 
-def test_query_embeddings_are_cached_on_disk(tmp_path, monkeypatch):
-    first = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
-    emb = first.class_embeddings(['cat', 'dog'], progress=False)
-    files = list((tmp_path / 'text_embeds').glob('*.pth'))
-    assert len(files) == 1
-    second = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
-    monkeypatch.setattr(second, '_build_class_embeddings', lambda *a, **k: pytest.fail('rebuilt despite cache'))
-    torch.testing.assert_close(second.class_embeddings(['cat', 'dog']), emb)
-    # other names or templates: another key
-    third = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path), templates='single')
-    assert not torch.equal(third.class_embeddings(['cat', 'dog'], progress=False), emb)
-    assert len(list((tmp_path / 'text_embeds').glob('*.pth'))) == 2
-
-
-def test_corrupt_query_cache_is_detected_and_rebuilt(tmp_path):
-    enc = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
-    emb = enc.class_embeddings(['cat'], progress=False)
-    path = next((tmp_path / 'text_embeds').glob('*.pth'))
-    path.write_bytes(b'not a torch file')
-    fresh = OpenCLIPTextEncoder(clip=TINY_CLIP, cache_dir=str(tmp_path))
-    with pytest.warns(UserWarning, match='unreadable'):
-        again = fresh.class_embeddings(['cat'], progress=False)
-    torch.testing.assert_close(again, emb)
-    assert torch.load(path, weights_only=True)['names'] == ['cat']
-
-
 def _save_openai_archive(model, path):
     traced = torch.jit.trace(model, (torch.randn(1, 3, 224, 224), open_clip.tokenize(['a cat'])),
                              strict=False, check_trace=False)
@@ -280,3 +254,26 @@ def test_offline_is_detected_before_download_retries(tmp_path):
     assert proc.returncode != 0 and 'unreachable (offline?)' in proc.stderr, proc.stderr[-2000:]
     assert "'ViT-B-16'" in proc.stderr and 'clip.pretrained to a local file' in proc.stderr
     assert 'connection attempts: 1' in proc.stderr, proc.stderr[-2000:]  # the one probe, no retry
+
+
+def test_a_head_whose_text_tower_is_another_clip_than_the_backbone_is_refused_at_build():
+    """The image and text towers must be one CLIP: a training-free config with the 2-block tiny CLIP in the backbone
+    and the 12-block one in the head is refused when built, naming both settings; the same CLIP builds."""
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+    from reclip_mmseg.models.text_head import check_same_clip
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs/training_free/maskclip_vit-b16_voc20.py'))
+    cfg.merge_from_dict({'model.backbone.clip': dict(TINY_CLIP),
+                         'model.decode_head.text_encoder.clip': dict(TINY_CLIP, model_name='reclip-tiny-deep')})
+    with pytest.raises(ValueError, match=r"model\.backbone\.clip=.*reclip-tiny'.*model\.decode_head\.text_encoder\.clip=.*"
+                                         r"reclip-tiny-deep"):
+        MODELS.build(cfg.model)
+    cfg.merge_from_dict({'model.decode_head.text_encoder.clip': dict(TINY_CLIP)})
+    model = MODELS.build(cfg.model)
+    check_same_clip(model)  # and what the tools call on any config's model passes
+    # a plain EncoderDecoder (ReCLIP++'s configs) is checked by the tools, through the same function
+    rect = Config.fromfile(os.path.join(ROOT, 'configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py'))
+    rect.merge_from_dict({'model.backbone.clip': dict(TINY_CLIP),
+                          'model.decode_head.text_encoder.clip': dict(TINY_CLIP, model_name='reclip-tiny-deep')})
+    with pytest.raises(ValueError, match='name different CLIPs'):
+        check_same_clip(MODELS.build(rect.model))

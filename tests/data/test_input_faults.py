@@ -129,7 +129,7 @@ def test_training_warns_on_label_values_outside_the_classes_and_a_full_disk_at_c
     """Item 6 in training (TagCLIP reads labels): the values are named and ignored. Item 11: a checkpoint write
     that hits a full disk (the write goes to /dev/full: a real ENOSPC inside torch, which says only 'unexpected
     pos') names the file and the free space, leaves no partial file and says how to go on."""
-    from test_tagclip import tiny_tagclip_options
+    from conftest import tiny_tagclip_options
     root = make_voc_tree(str(tmp_path / 'data'), n_train=2, n_val=1, n_aug=1)
     for lab in glob.glob(os.path.join(root, 'SegmentationClass*', '2007_train*.png')) + \
             glob.glob(os.path.join(root, 'SegmentationClass*', '2007_aug*.png')):
@@ -178,7 +178,7 @@ def tagclip_checkpoint(tmp_path_factory):
 
 
 def _tagclip_test(tmp_path, checkpoint, *options):
-    from test_tagclip import tiny_tagclip_options
+    from conftest import tiny_tagclip_options
     root = make_voc_tree(str(tmp_path / 'data'), n_train=1, n_val=2)
     out = tmp_path / 'pred'
     proc = run_tool('tools/test.py', TAGCLIP, checkpoint, '--work-dir', str(tmp_path / 'wd'), '--out', str(out),

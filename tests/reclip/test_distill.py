@@ -162,7 +162,7 @@ def test_rectify_distill_test_end_to_end_through_the_tools(voc_root, voc_hypothe
     run_tool('tools/train.py', RECTIFY, '--work-dir', rect_dir, '--cfg-options',
              *tiny_options(voc_root, voc_hypotheses, iters=2, interval=2))
     data = [o for o in tiny_options(voc_root, voc_hypotheses, iters=2, interval=2) if not o.startswith('model.')]
-    proc = run_tool('tools/train.py', DISTILL, '--work-dir', student_dir, '--cfg-options', *data,
+    run_tool('tools/train.py', DISTILL, '--work-dir', student_dir, '--cfg-options', *data,
                     *student_options(f'{rect_dir}/iter_2.pth'))
     logged = [v for r in train_scalars(student_dir) for k, v in r.items() if k.endswith('loss_text')]
     assert logged and all(math.isfinite(v) for v in logged), logged  # the text-guided term was trained

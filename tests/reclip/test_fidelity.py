@@ -12,6 +12,7 @@ import torch
 from conftest import ROOT, TINY_CLIP, run_tool, tiny_options, train_scalars
 from reclip_mmseg.clip import OpenCLIPTextEncoder
 from reclip_mmseg.datasets import window_boxes
+from reclip_mmseg.datasets.from_config import hypothesis_params
 from reclip_mmseg.models import RectifiedMaskDecoder, ReferencePromptLearner
 
 RECTIFY = 'configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py'
@@ -85,9 +86,15 @@ def test_window_defaults_are_the_release_per_dataset():
     from conftest import RECLIP_DATASETS, reclip_config
     for name in RECLIP_DATASETS:
         cfg = Config.fromfile(f'{ROOT}/{reclip_config("reclip_pp", name)}')
-        assert cfg.hypotheses.window_cover == 'release' and cfg.hypotheses.min_vote_share == 0.0
-        assert cfg.hypotheses.window_size == min(cfg.crop_size) // 6
-        sides[name] = (cfg.hypotheses.window_size, cfg.hypotheses.window_stride)
+        params = hypothesis_params(cfg)  # what gen_hypotheses makes and the train pipeline checks
+        assert params['window_cover'] == 'release' and params['min_vote_share'] == 0.0 and params['batch_size'] == 64
+        assert params['window_size'] == min(cfg.crop_size) // 6 and 'derived' not in params
+        sides[name] = (params['window_size'], params['window_stride'])
+        # the dataset base states only the per-dataset side and stride; the rest is the library's one default
+        assert set(cfg.hypotheses) == {'window_size', 'window_stride'}
+        del cfg.hypotheses['window_size'], cfg.hypotheses['window_stride']
+        derived = hypothesis_params(cfg)  # without them: crop / 6 and half of it, said so
+        assert (derived['window_size'], derived['window_stride']) == sides[name] and 'crop_size' in derived['derived']
     assert sides == dict(voc20=(56, 28), context59=(80, 40), ade20k=(85, 42), cityscapes=(85, 42),
                          cocostuff27=(85, 42))
 

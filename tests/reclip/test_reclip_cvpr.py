@@ -56,8 +56,10 @@ def test_conference_constants_are_pinned_per_dataset():
         assert head.prompt_learner.num_context == 73 and head.prompt_learner.normalize == 'frobenius'
         assert head.bias_projector.hidden_channels == (512, 256)
         assert head.bias_projector.weight_init == 'kaiming_fan_out'
-        assert cfg.hypotheses == dict(mode='whole_image', threshold=threshold, top_k=k, batch_size=64,
+        assert cfg.hypotheses == dict(mode='whole_image', threshold=threshold, top_k=k,
                                       file=f'hypotheses/reclip/{name}_train_whole_image.json')
+        # written once (configs/reclip/_base_/<dataset>.py), read by both stages
+        assert Config.fromfile(f'{ROOT}/{reclip_config("reclip", name, "distill")}').hypotheses == cfg.hypotheses
         assert 'work_dir' not in cfg  # MMEngine's default: work_dirs/<config name>, unique per method and dataset
         student = Config.fromfile(f'{ROOT}/{reclip_config("reclip", name, "distill")}').model
         assert student.backbone.depth == 50 and student.backbone.strides == (1, 2, 1, 1)

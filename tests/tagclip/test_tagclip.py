@@ -14,7 +14,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from conftest import DETERMINISTIC_ENV, ROOT, run_tool
+from conftest import DETERMINISTIC_ENV, ROOT, run_tool, tiny_tagclip_options
 from synthetic import make_voc_tree
 
 TINY_DEEP = dict(model_name='reclip-tiny-deep', pretrained=None)
@@ -389,23 +389,6 @@ def test_configs_build_with_the_tiny_clip(name):
 
 
 # ---------------------------------------------------------------------------------------------- end to end
-def tiny_tagclip_options(voc_root, iters=2, interval=None):
-    interval = interval or iters
-    opts = []
-    for where in ('model.backbone.clip', 'model.decode_head.text_encoder.clip'):
-        opts += [f'{where}.model_name=reclip-tiny-deep', f'{where}.pretrained=None']
-    for i in (0, 1):
-        opts.append(f'train_dataloader.dataset.datasets.{i}.data_root={voc_root}')
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [f'{loader}.num_workers=0', f'{loader}.persistent_workers=False']
-    opts += [f'val_dataloader.dataset.data_root={voc_root}', f'test_dataloader.dataset.data_root={voc_root}',
-             f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={interval}',
-             f'default_hooks.checkpoint.interval={interval}',
-             'param_scheduler.0.warmup_iters=1', f'param_scheduler.0.end={iters}',
-             'default_hooks.logger.interval=1', 'randomness.seed=0']
-    return opts
-
-
 @pytest.mark.slow  # two TagCLIP training runs (~40 s); CI keeps train -> test -> transductive below
 def test_train_resumes_to_the_uninterrupted_parameters(tmp_path):
     voc = make_voc_tree(str(tmp_path / 'data'), n_train=3, n_val=2, n_aug=2)

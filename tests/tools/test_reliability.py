@@ -232,3 +232,34 @@ def test_checkpoint_writes_are_atomic_and_resume_skips_a_truncated_checkpoint(vo
     out = proc.stdout + proc.stderr
     assert 'could not be loaded' in out and f'resuming from {wd}/iter_2.pth' in out
     assert 'Iter(train) [4/4]' in out and torch.load(wd / 'iter_4.pth', weights_only=True)['meta']['iter'] == 4
+
+
+def test_divergence_stops_and_a_blown_up_checkpoint_is_never_named_good(tmp_path):
+    from types import SimpleNamespace
+    from reclip_mmseg.engine.hooks import CheckFiniteLossHook
+    model = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        model.weight.fill_(0.5)
+    runner = SimpleNamespace(model=model, iter=0, work_dir=str(tmp_path))
+    hook = CheckFiniteLossHook(divergence_factor=1e3)
+    hook.before_train(runner)
+    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'iter_2.pth')  # sane
+    blown = {k: v * 1e27 for k, v in model.state_dict().items()}
+    torch.save(dict(state_dict=blown), tmp_path / 'iter_4.pth')  # finite, but 1e27 times larger
+    (tmp_path / 'iter_6.pth').write_bytes(b'truncated')  # unreadable
+    for i, loss in enumerate([3.0, 2.9, 3.1, 3.0, 2.8]):
+        runner.iter = i
+        hook.after_train_iter(runner, i, outputs=dict(loss=torch.tensor(loss)))
+    runner.iter = 5
+    with pytest.raises(FloatingPointError, match=r'diverging loss at iteration 6: 3e\+04.*iter_2\.pth'):
+        hook.after_train_iter(runner, 5, outputs=dict(loss=torch.tensor(3e4)))
+    with pytest.raises(FloatingPointError, match='non-finite loss at iteration 6.*iter_2.pth'):
+        hook.after_train_iter(runner, 5, outputs=dict(loss=torch.tensor(float('nan'))))
+    hook.after_train_iter(runner, 5, outputs=dict(loss=torch.tensor(30.0)))  # 10x the median: not divergence
+    quiet = CheckFiniteLossHook(divergence_factor=None)
+    quiet.before_train(runner)
+    quiet._recent = [3.0] * 10
+    quiet.after_train_iter(runner, 5, outputs=dict(loss=torch.tensor(3e9)))  # switched off: no stop
+    (tmp_path / 'iter_2.pth').unlink()
+    with pytest.raises(FloatingPointError, match='no good checkpoint was saved before it'):
+        hook.after_train_iter(runner, 5, outputs=dict(loss=torch.tensor(float('inf'))))
