@@ -6,6 +6,7 @@ import shutil
 import sys
 
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 from PIL import Image
@@ -19,6 +20,7 @@ def _state(path):
     return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
 
 
+@pytest.mark.slow  # ~25 s; the kill -9 test (tests/tools/test_reliability.py) resumes to the same parameters in CI
 def test_resume_ends_with_exactly_the_parameters_of_an_uninterrupted_run(voc_root, voc_hypotheses, tmp_path):
     whole, parts = str(tmp_path / 'whole'), str(tmp_path / 'parts')
     run_tool('tools/train.py', RECTIFY, '--work-dir', whole, '--cfg-options',
