@@ -54,7 +54,7 @@ from mmseg.structures import SegDataSample  # noqa: E402
 import reclip_mmseg  # noqa: E402,F401
 from reclip_mmseg.clip import OpenCLIPTextEncoder  # noqa: E402
 
-VOCAB_BY_SIZE = {20: 'voc20', 27: 'coco_stuff27', 59: 'context59', 150: 'ade20k', 171: 'coco_stuff171', 19: 'cityscapes'}
+VOCAB_BY_SIZE = {20: 'voc20', 27: 'cocostuff27', 59: 'context59', 150: 'ade20k', 171: 'cocostuff171', 19: 'cityscapes'}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

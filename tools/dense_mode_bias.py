@@ -3,7 +3,7 @@ one dataset, as a table.
 
     python tools/dense_mode_bias.py DATASET [--modes maskclip sclip ...] [--out table.md] [--cfg-options ...]
 
-DATASET is a name of configs/training_free/_base_/ (voc20, context59, ade20k, cityscapes, coco_stuff27, ...).
+DATASET is a name of configs/training_free/_base_/ (voc20, context59, ade20k, cityscapes, cocostuff27, cocoobject, ...).
 Each mode runs configs/training_free/{mode}_vit-b16_{DATASET}.py through MMEngine's Runner with IoUMetric and BiasMetric.
 The numbers mean something only with real CLIP weights; on the tiny CLIP the table says so. A mode that cannot
 run on the given CLIP (sc_clip and sfp need ViT-B's 12 blocks; the 2-block reclip-tiny has 2, reclip-tiny-deep

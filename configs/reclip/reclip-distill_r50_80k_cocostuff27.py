@@ -1,4 +1,4 @@
-# ReCLIP (CVPR 2024) distillation stage on coco_stuff27, as the authors released it (docs/reclip_pp.md §12), after
+# ReCLIP (CVPR 2024) distillation stage on cocostuff27, as the authors released it (docs/reclip_pp.md §12), after
 # configs/reclip/reclip_vit-b16_80k_cocostuff27.py:
 #   python tools/train.py configs/reclip/reclip-distill_r50_80k_cocostuff27.py \
 #       --cfg-options model.teacher.checkpoint=work_dirs/reclip_vit-b16_80k_cocostuff27/iter_80000.pth

@@ -1,4 +1,4 @@
-# ReCLIP (CVPR 2024) rectification stage on coco_stuff27 (docs/reclip_pp.md §12).
+# ReCLIP (CVPR 2024) rectification stage on cocostuff27 (docs/reclip_pp.md §12).
 #   python tools/gen_hypotheses.py configs/reclip/reclip_vit-b16_80k_cocostuff27.py   # whole-image hypotheses, once
 #   python tools/train.py configs/reclip/reclip_vit-b16_80k_cocostuff27.py
 #   python tools/test.py configs/reclip/reclip_vit-b16_80k_cocostuff27.py work_dirs/reclip_vit-b16_80k_cocostuff27/iter_80000.pth

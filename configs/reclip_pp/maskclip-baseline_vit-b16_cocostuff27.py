@@ -1,4 +1,4 @@
-# Training-free MaskCLIP baseline on coco_stuff27: python tools/test.py configs/reclip_pp/maskclip-baseline_vit-b16_cocostuff27.py
+# Training-free MaskCLIP baseline on cocostuff27: python tools/test.py configs/reclip_pp/maskclip-baseline_vit-b16_cocostuff27.py
 _base_ = ['../_base_/models/maskclip_vit_b16.py', '../_base_/datasets/cocostuff27.py', '../_base_/default_runtime.py']
 model = dict(decode_head=dict(class_names={{_base_.vocabulary}}, denoise_threshold=0.95))
 train_dataloader = None

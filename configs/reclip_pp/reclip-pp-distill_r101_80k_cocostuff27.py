@@ -1,4 +1,4 @@
-# ReCLIP++ distillation stage on coco_stuff27 (docs/reclip_pp.md §8), after configs/reclip_pp/reclip-pp_vit-b16_80k_cocostuff27.py:
+# ReCLIP++ distillation stage on cocostuff27 (docs/reclip_pp.md §8), after configs/reclip_pp/reclip-pp_vit-b16_80k_cocostuff27.py:
 #   python tools/train.py configs/reclip_pp/reclip-pp-distill_r101_80k_cocostuff27.py \
 #       --cfg-options model.teacher.checkpoint=work_dirs/reclip-pp_vit-b16_80k_cocostuff27/iter_80000.pth
 #   python tools/test.py configs/reclip_pp/reclip-pp-distill_r101_80k_cocostuff27.py work_dirs/reclip-pp-distill_r101_80k_cocostuff27/iter_80000.pth

@@ -1,4 +1,4 @@
-# ReCLIP++ rectification stage on coco_stuff27 (docs/reclip_pp.md §3-7, §9).
+# ReCLIP++ rectification stage on cocostuff27 (docs/reclip_pp.md §3-7, §9).
 #   python tools/gen_hypotheses.py configs/reclip_pp/reclip-pp_vit-b16_80k_cocostuff27.py   # once, before training
 #   python tools/train.py configs/reclip_pp/reclip-pp_vit-b16_80k_cocostuff27.py
 #   python tools/test.py configs/reclip_pp/reclip-pp_vit-b16_80k_cocostuff27.py work_dirs/reclip-pp_vit-b16_80k_cocostuff27/iter_80000.pth

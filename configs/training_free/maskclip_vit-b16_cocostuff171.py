@@ -1,3 +1,3 @@
-# MaskCLIP (value path, residual + MLP kept; ReCLIP++'s feature) on coco_stuff171, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/maskclip_vit-b16_cocostuff171.py
+# MaskCLIP (value path, residual + MLP kept; ReCLIP++'s feature) on cocostuff171, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/maskclip_vit-b16_cocostuff171.py
 _base_ = ['./_base_/cocostuff171.py']
 model = dict(backbone=dict(dense_mode='maskclip'))

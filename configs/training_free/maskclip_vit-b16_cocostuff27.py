@@ -1,3 +1,3 @@
-# MaskCLIP (value path, residual + MLP kept; ReCLIP++'s feature) on coco_stuff27, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/maskclip_vit-b16_cocostuff27.py
+# MaskCLIP (value path, residual + MLP kept; ReCLIP++'s feature) on cocostuff27, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/maskclip_vit-b16_cocostuff27.py
 _base_ = ['./_base_/cocostuff27.py']
 model = dict(backbone=dict(dense_mode='maskclip'))

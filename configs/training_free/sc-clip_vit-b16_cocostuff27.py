@@ -1,3 +1,3 @@
-# SC-CLIP (TIP'25; LOF outlier repair, self-adjusting, multi-level) on coco_stuff27, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/sc-clip_vit-b16_cocostuff27.py
+# SC-CLIP (TIP'25; LOF outlier repair, self-adjusting, multi-level) on cocostuff27, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/sc-clip_vit-b16_cocostuff27.py
 _base_ = ['./_base_/cocostuff27.py']
 model = dict(backbone=dict(dense_mode='sc_clip'))

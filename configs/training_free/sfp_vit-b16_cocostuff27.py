@@ -1,3 +1,3 @@
-# SFP (ICCV'25; attention-based outlier repair, self-adjusting, multi-level) on coco_stuff27, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/sfp_vit-b16_cocostuff27.py
+# SFP (ICCV'25; attention-based outlier repair, self-adjusting, multi-level) on cocostuff27, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/sfp_vit-b16_cocostuff27.py
 _base_ = ['./_base_/cocostuff27.py']
 model = dict(backbone=dict(dense_mode='sfp'))

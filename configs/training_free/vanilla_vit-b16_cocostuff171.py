@@ -1,3 +1,3 @@
-# plain CLIP last block on coco_stuff171, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/vanilla_vit-b16_cocostuff171.py
+# plain CLIP last block on cocostuff171, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/vanilla_vit-b16_cocostuff171.py
 _base_ = ['./_base_/cocostuff171.py']
 model = dict(backbone=dict(dense_mode='vanilla'))

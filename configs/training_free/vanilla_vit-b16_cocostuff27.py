@@ -1,3 +1,3 @@
-# plain CLIP last block on coco_stuff27, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/vanilla_vit-b16_cocostuff27.py
+# plain CLIP last block on cocostuff27, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/vanilla_vit-b16_cocostuff27.py
 _base_ = ['./_base_/cocostuff27.py']
 model = dict(backbone=dict(dense_mode='vanilla'))

@@ -1,4 +1,5 @@
-from .image_encoder import CLIPFeatures, CLIPViT, interpolate_pos_embed
+from .image_encoder import CLIPFeatures, CLIPViT
+from .positions import interpolate_pos_embed
 from .loader import TINY_MODEL_NAME, TINY_MODEL_NAMES, CLIPWeightsUnavailable, FrozenCLIPModule, load_clip
 from .text_encoder import OpenCLIPTextEncoder
 from .vocabularies import (TEMPLATE_SETS, VOCABULARIES, check_class_names, prompt_name, resolve_class_names,

@@ -25,6 +25,10 @@ COCO_STUFF27_CLASSES = (
     'ceiling', 'floor', 'food-stuff', 'furniture-stuff', 'rawmaterial', 'textile', 'wall', 'window', 'building',
     'ground', 'plant', 'sky', 'solid', 'structural', 'water')
 
+# COCO-Object (docs/dataset_prepare.md): background, then the 80 COCO thing classes in COCO order (the first 80 of MMSeg's
+# COCO-Stuff list).
+COCO_OBJECT_CLASSES = ('background',) + tuple(COCOStuffDataset.METAINFO['classes'][:80])
+
 VOCABULARIES: Dict[str, Tuple[str, ...]] = {
     'voc20': tuple(VOC20_CLASSES),
     'voc21': tuple(PascalVOCDataset.METAINFO['classes']),
@@ -32,9 +36,12 @@ VOCABULARIES: Dict[str, Tuple[str, ...]] = {
     'context60': tuple(PascalContextDataset.METAINFO['classes']),
     'ade20k': tuple(ADE20KDataset.METAINFO['classes']),
     'cityscapes': tuple(CityscapesDataset.METAINFO['classes']),
-    'coco_stuff27': COCO_STUFF27_CLASSES,
-    'coco_stuff171': tuple(COCOStuffDataset.METAINFO['classes']),
+    'cocostuff27': COCO_STUFF27_CLASSES,
+    'cocostuff171': tuple(COCOStuffDataset.METAINFO['classes']),
+    'cocoobject': COCO_OBJECT_CLASSES,
 }
+# The names of an earlier version (the dataset tokens are those of configs/README.md); still read.
+VOCABULARY_ALIASES: Dict[str, str] = {'coco_stuff27': 'cocostuff27', 'coco_stuff171': 'cocostuff171'}
 
 # Dataset spelling -> words for the prompt ('readable'). Names absent here are used as they are (stripped).
 PROMPT_NAMES: Dict[str, str] = {
@@ -87,11 +94,11 @@ RELEASE_WORDS: Dict[str, Tuple[str, ...]] = {
     'cityscapes': ('road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light', 'traffic sign',
                    'vegetation', 'terrain', 'sky', 'person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle',
                    'bicycle'),
-    'coco_stuff27': ('electronic', 'appliance', 'food things', 'furniture things', 'indoor', 'kitchen', 'accessory',
+    'cocostuff27': ('electronic', 'appliance', 'food things', 'furniture things', 'indoor', 'kitchen', 'accessory',
                      'animal', 'outdoor', 'person', 'sports', 'vehicle', 'ceiling', 'floor', 'food stuff',
                      'furniture stuff', 'raw material', 'textile', 'wall', 'window', 'building', 'ground', 'plant',
                      'sky', 'solid', 'structural', 'water'),
-    'coco_stuff171': tuple(_STUFF171_WORDS.split(', ')),
+    'cocostuff171': tuple(_STUFF171_WORDS.split(', ')),
 }
 WORD_CHOICES = ('release', 'readable', 'raw')
 
@@ -121,6 +128,7 @@ TEMPLATE_SETS: Dict[str, Tuple[str, ...]] = {
 def resolve_class_names(classes: Union[str, Sequence[str]]) -> Tuple[str, ...]:
     """A vocabulary key ('voc20') or an explicit list/tuple, or a comma-separated string ('cat,dog')."""
     if isinstance(classes, str):
+        classes = VOCABULARY_ALIASES.get(classes, classes)
         if classes in VOCABULARIES:
             return VOCABULARIES[classes]
         if ',' not in classes:

@@ -31,7 +31,7 @@ def release_text():
 
 def test_release_words_per_dataset(release_text):
     assert list(release_text.prompt_texts(VOCABULARIES['voc20'])) == VOC20
-    assert list(release_text.prompt_texts(VOCABULARIES['coco_stuff27'])) == STUFF27
+    assert list(release_text.prompt_texts(VOCABULARIES['cocostuff27'])) == STUFF27
     assert list(release_text.prompt_texts(VOCABULARIES['cityscapes'])) == CITYSCAPES
     context = release_text.prompt_texts(VOCABULARIES['context59'])
     assert len(context) == 59 and (context[0], context[39], context[54]) == ('airplane', 'potted plant', 'tv monitor')
@@ -39,7 +39,7 @@ def test_release_words_per_dataset(release_text):
     assert len(ade) == 150 and (ade[7], ade[8], ade[44], ade[148]) == ('bed', 'windowpane', 'chest of drawers',
                                                                       'clock')
     # the dataset names (what the class-name check compares) stay MMSeg's
-    assert VOCABULARIES['voc20'][0] == 'aeroplane' and VOCABULARIES['coco_stuff27'][2] == 'food-things'
+    assert VOCABULARIES['voc20'][0] == 'aeroplane' and VOCABULARIES['cocostuff27'][2] == 'food-things'
 
 
 def test_every_reclip_family_config_reads_the_release_words():
@@ -56,13 +56,13 @@ def test_no_two_classes_read_the_same_words():
             texts = [' '.join(t.lower().split()) for t in class_words(names, words)]
             assert len(set(texts)) == len(texts), (key, words)
     with pytest.raises(ValueError, match="'food-things' and 'food-stuff' would both be read by CLIP as 'Food'"):
-        class_words(VOCABULARIES['coco_stuff27'], {'food-things': 'food', 'food-stuff': 'Food'})
+        class_words(VOCABULARIES['cocostuff27'], {'food-things': 'food', 'food-stuff': 'Food'})
 
 
 def test_query_rows_and_reference_tokens_are_built_from_the_release_words(release_text):
     """COCO-Stuff-27's food / furniture pairs: four different Query rows, each the template ensemble of its release
     words through open_clip's own tokenizer and encode_text; the Reference prompts carry the same BPE tokens."""
-    names = VOCABULARIES['coco_stuff27']
+    names = VOCABULARIES['cocostuff27']
     query = release_text.class_embeddings(names, progress=False)
     model, tok = release_text.clip_model, open_clip.get_tokenizer('reclip-tiny')
     templates = release_text.templates
@@ -75,3 +75,10 @@ def test_query_rows_and_reference_tokens_are_built_from_the_release_words(releas
     ids, _, _ = release_text.context_prompt_tokens(names, num_context=73, context_token_id=0)
     bpe = open_clip.tokenizer._tokenizer.encode('food things')
     assert ids[2, 74:74 + len(bpe)].tolist() == bpe
+
+
+def test_one_dataset_token_the_earlier_vocabulary_names_still_resolve():
+    from reclip_mmseg.clip.vocabularies import resolve_class_names
+    assert resolve_class_names('coco_stuff27') == VOCABULARIES['cocostuff27'] and len(VOCABULARIES['cocostuff27']) == 27
+    assert resolve_class_names('coco_stuff171') == VOCABULARIES['cocostuff171']
+    assert 'coco_stuff27' not in VOCABULARIES  # one token per dataset; the old one is only read

@@ -65,7 +65,7 @@ def test_coco_stuff27_converter_against_independent_table(tmp_path):
     run_tool('tools/convert_coco_stuff27.py', root)
     out = f'{root}/annotations27/val2017/000000000000_labelTrainIds27.png'
     label = np.array(Image.open(out))
-    classes = VOCABULARIES['coco_stuff27']
+    classes = VOCABULARIES['cocostuff27']
     for j, v in enumerate(raw[:4]):
         assert (label[:47, j * 16:(j + 1) * 16] == classes.index(by_hand[v])).all(), v
     assert (label[47] == 255).all()
@@ -78,6 +78,46 @@ def test_coco_stuff27_converter_against_independent_table(tmp_path):
     assert len(dataset) == 2 and len(dataset.metainfo['classes']) == 27
     gt = dataset[0]['data_samples'].gt_sem_seg.data[0].numpy()
     assert gt[0, 0] == classes.index('person') and (gt[-1] == 255).all()
+
+
+# The 80 COCO thing category ids (the 2017 release's instances_*.json), written out: raw label value = id - 1.
+COCO_THING_IDS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 27, 28, 31, 32,
+                  33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59,
+                  60, 61, 62, 63, 64, 65, 67, 70, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 84, 85, 86, 87, 88, 89, 90)
+
+
+def test_coco_object_converter_maps_things_to_1_80_and_stuff_and_unlabeled_to_background(tmp_path):
+    """COCO-Object as the field builds it from COCO-Stuff's raw maps: a map holding every range (things, the unused
+    thing values, the value 90 no category has, stuff 91..181, unlabeled 255) converted by the tool, compared with
+    a table made from the official thing ids; then read by the dataset through MMSeg's pipeline."""
+    assert len(COCO_THING_IDS) == 80
+    raw = np.array(list(range(0, 182)) + [255] * 14, dtype=np.uint8).reshape(14, 14)  # every value 0..181 and 255
+    root = tmp_path / 'coco_stuff164k'
+    (root / 'annotations' / 'val2017').mkdir(parents=True)
+    (root / 'images' / 'val2017').mkdir(parents=True)
+    Image.fromarray(raw).save(root / 'annotations' / 'val2017' / '000000000007.png')
+    Image.fromarray(np.full((14, 14), 3, np.uint8)).save(root / 'annotations' / 'val2017' / '000000000007_labelTrainIds.png')
+    Image.fromarray(np.zeros((14, 14, 3), np.uint8)).save(root / 'images' / 'val2017' / '000000000007.jpg')
+    run_tool('tools/convert_coco_object.py', str(root))
+    out = np.array(Image.open(root / 'annotations' / 'val2017' / '000000000007_instanceTrainIds.png'))
+    expected = np.zeros_like(raw)
+    for index, cat_id in enumerate(COCO_THING_IDS, start=1):
+        expected[raw == cat_id - 1] = index
+    np.testing.assert_array_equal(out, expected)
+    assert (out[raw == 255] == 0).all() and (out[raw >= 91] == 0).all() and (out[raw == 11] == 0).all()
+    assert sorted(set(out.ravel().tolist())) == list(range(81))  # every class once, no ignore value
+    assert not (root / 'annotations' / 'val2017' / '000000000007_labelTrainIds_instanceTrainIds.png').exists()
+    classes = VOCABULARIES['cocoobject']
+    assert len(classes) == 81 and classes[0] == 'background'
+    for cat_id, name in ((1, 'person'), (13, 'stop sign'), (27, 'backpack'), (67, 'dining table'), (90, 'toothbrush')):
+        assert classes[COCO_THING_IDS.index(cat_id) + 1] == name
+    cfg = Config.fromfile(f'{ROOT}/configs/training_free/_base_/cocoobject.py')
+    ds_cfg = cfg.test_dataloader.dataset
+    ds_cfg.data_root = str(root)
+    dataset = DATASETS.build(ds_cfg)
+    assert len(dataset) == 1 and tuple(dataset.metainfo['classes']) == classes
+    gt = dataset[0]['data_samples'].gt_sem_seg.data[0].numpy()
+    np.testing.assert_array_equal(gt, expected)  # background 0 is a scored class: nothing becomes 255
 
 
 def test_class_list_and_vocabulary_disagreeing_fails_before_running(voc_root, tmp_path):

@@ -25,7 +25,7 @@ RECTIFY = 'configs/reclip/reclip_vit-b16_20k_voc20.py'
 DISTILL = 'configs/reclip/reclip-distill_r50_20k_voc20.py'
 TINY = {f'{w}.{k}': v for w in ('model.backbone.clip', 'model.decode_head.text_encoder.clip')
         for k, v in TINY_CLIP.items()}
-DATASETS = ('voc', 'context', 'ade20k', 'cityscapes', 'coco_stuff27')
+DATASETS = ('voc', 'context', 'ade20k', 'cityscapes', 'cocostuff27')
 
 
 def tiny_model(config=RECTIFY, **head):

@@ -13,7 +13,8 @@ from synthetic import _write_pair, known_label, make_ade_tree, make_cityscapes_t
 
 MODES = ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip', 'sc_clip', 'sfp')
 TINY_MODES = MODES[:5]  # sc_clip / sfp need ViT-B's 12 blocks: they run on reclip-tiny-deep below
-DATASETS = ('voc20', 'voc21', 'context59', 'context60', 'ade20k', 'cityscapes', 'coco_stuff27', 'coco_stuff171')
+DATASETS = ('voc20', 'voc21', 'context59', 'context60', 'ade20k', 'cityscapes', 'cocostuff27', 'cocostuff171',
+            'cocoobject')
 
 
 def tf_config(mode: str, dataset: str) -> str:
@@ -36,7 +37,7 @@ def test_every_mode_and_dataset_has_a_config_under_the_one_protocol():
             assert model.decode_head.class_names == d and model.decode_head.denoise_threshold == 0.0
             assert model.pamr == dict(enabled=False, iterations=10, dilations=(1, 2, 4, 8, 12, 24))
             assert model.logit_scale == 50.0
-            assert model.prob_thd == (0.1 if d in ('voc21', 'context60') else 0.0)
+            assert model.prob_thd == (0.1 if d in ('voc21', 'context60', 'cocoobject') else 0.0)
             resize = [s for s in cfg.test_dataloader.dataset.pipeline if s.type == 'Resize'][0]
             assert min(resize.scale) == (560 if d == 'cityscapes' else 336) and resize.keep_ratio
             assert cfg.train_dataloader is None
@@ -58,8 +59,9 @@ def _tree(dataset, root):
     return {'voc20': lambda: make_voc_tree(root, n_train=1, n_val=2), 'voc21': lambda: make_voc_tree(root, 1, 2),
             'context59': lambda: make_context_tree(root), 'context60': lambda: make_context_tree(root),
             'ade20k': lambda: make_ade_tree(root), 'cityscapes': lambda: make_cityscapes_tree(root),
-            'coco_stuff27': lambda: _coco_tree(root, '_labelTrainIds27.png', 'annotations27', 27),
-            'coco_stuff171': lambda: _coco_tree(root, '_labelTrainIds.png', 'annotations', 171)}[dataset]()
+            'cocostuff27': lambda: _coco_tree(root, '_labelTrainIds27.png', 'annotations27', 27),
+            'cocostuff171': lambda: _coco_tree(root, '_labelTrainIds.png', 'annotations', 171),
+            'cocoobject': lambda: _coco_tree(root, '_instanceTrainIds.png', 'annotations', 81)}[dataset]()
 
 
 # The command line on two configs (PAMR and the background rule on one, a 12-block mode on the other); every

@@ -4,7 +4,7 @@
 _base_ = ['./pipelines_zs3_512.py']
 dataset_type = 'COCOStuffDataset'
 data_root = 'data/coco_stuff164k'
-vocabulary = 'coco_stuff171'
+vocabulary = 'cocostuff171'
 train_dataloader = dict(
     batch_size=2, num_workers=4, persistent_workers=True,  # x 8 GPUs = 16, the release's batch
     sampler=dict(type='InfiniteSampler', shuffle=True),

@@ -1,7 +1,7 @@
 # COCO-Stuff-27: the 27 coarse classes; labels made by tools/convert_coco_stuff27.py. Layout: docs/dataset_prepare.md.
 dataset_type = 'COCOStuff27Dataset'
 data_root = 'data/coco_stuff164k'
-vocabulary = 'coco_stuff27'
+vocabulary = 'cocostuff27'
 crop_size = (512, 512)  # release crop
 scale = (2048, 512)  # short side 512, keep ratio: the test scale (docs/reclip_pp.md §7) and the train resize centre
 # Image-level hypotheses (docs/reclip_pp.md §5), made by `python tools/gen_hypotheses.py CONFIG`: windows of

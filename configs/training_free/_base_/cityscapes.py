@@ -1,7 +1,7 @@
 # Cityscapes val, 19 classes, short side 560: the training-free protocol's test data (see ./protocol.py).
 _base_ = ['./protocol.py', '../../_base_/datasets/cityscapes.py']
 vocabulary = 'cityscapes'
-prob_thd = 0.0  # background rule (VOC-21 / Context-60 only): top softmax(50 * logits) below it -> class 0
+prob_thd = 0.0  # background rule (VOC-21 / Context-60 / COCO-Object only): top softmax(50 * logits) below it -> class 0
 model = dict(decode_head=dict(class_names=vocabulary), prob_thd=prob_thd)  # every mode's leaf inherits both
 train_dataloader = None
 protocol_test_pipeline = [

@@ -1,7 +1,7 @@
 # PASCAL Context val, 59 classes, background ignored: the training-free protocol's test data (see ./protocol.py).
 _base_ = ['./protocol.py', '../../_base_/datasets/context59.py']
 vocabulary = 'context59'
-prob_thd = 0.0  # background rule (VOC-21 / Context-60 only): top softmax(50 * logits) below it -> class 0
+prob_thd = 0.0  # background rule (VOC-21 / Context-60 / COCO-Object only): top softmax(50 * logits) below it -> class 0
 model = dict(decode_head=dict(class_names=vocabulary), prob_thd=prob_thd)  # every mode's leaf inherits both
 train_dataloader = None
 val_dataloader = dict(dataset=dict(pipeline={{_base_.protocol_test_pipeline}}))

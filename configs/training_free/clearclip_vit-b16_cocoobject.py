@@ -1,0 +1,3 @@
+# ClearCLIP (ECCV'24) on cocoobject, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/clearclip_vit-b16_cocoobject.py
+_base_ = ['./_base_/cocoobject.py']
+model = dict(backbone=dict(dense_mode='clearclip'))

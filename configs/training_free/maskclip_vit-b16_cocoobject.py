@@ -1,0 +1,3 @@
+# MaskCLIP (value path, residual + MLP kept; ReCLIP++'s feature) on cocoobject, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/maskclip_vit-b16_cocoobject.py
+_base_ = ['./_base_/cocoobject.py']
+model = dict(backbone=dict(dense_mode='maskclip'))

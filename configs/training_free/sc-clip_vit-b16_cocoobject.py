@@ -1,0 +1,3 @@
+# SC-CLIP (TIP'25; LOF outlier repair, self-adjusting, multi-level) on cocoobject, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/sc-clip_vit-b16_cocoobject.py
+_base_ = ['./_base_/cocoobject.py']
+model = dict(backbone=dict(dense_mode='sc_clip'))

@@ -1,0 +1,3 @@
+# SFP (ICCV'25; attention-based outlier repair, self-adjusting, multi-level) on cocoobject, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/sfp_vit-b16_cocoobject.py
+_base_ = ['./_base_/cocoobject.py']
+model = dict(backbone=dict(dense_mode='sfp'))
