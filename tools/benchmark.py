@@ -317,16 +317,66 @@ def bench_tagclip(args, clip, device):
         losses = model.loss(xb, data)
         optim.update_params(model.parse_losses(losses)[0])
 
+    def step_checkpointed():
+        backbone.checkpoint_blocks = True
+        try:
+            step()
+        finally:
+            backbone.checkpoint_blocks = False
+
     def floor_batch():
         backbone.eval()
         with torch.no_grad():
             backbone(xb)
 
+    def floor_backward():
+        """The real floor of deep VPT: forward of the tower and back-propagation through it to the prompts."""
+        backbone.train()
+        feats = backbone(xb)
+        (feats.dense.sum() + feats.global_embed.sum()).backward()
+        for p in backbone.parameters():
+            p.grad = None
+
+    def saved_for_backward(checkpointed):
+        """Bytes the backbone's forward keeps for the backward pass (activations; weights excluded)."""
+        weights = {p.untyped_storage().data_ptr() for p in backbone.clip_model.parameters()}
+        weights |= {p.untyped_storage().data_ptr() for p in backbone.parameters()}
+        seen, total = set(), [0]
+
+        def pack(t):
+            ptr = t.untyped_storage().data_ptr()
+            if ptr not in weights and ptr not in seen:
+                seen.add(ptr)
+                total[0] += t.untyped_storage().nbytes()
+            return t
+        backbone.train()
+        backbone.checkpoint_blocks = checkpointed
+        try:
+            with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                feats = backbone(xb)
+        finally:
+            backbone.checkpoint_blocks = False
+        del feats
+        return total[0] / 2 ** 20
+
     reset_peak(device)
-    t = timed_interleaved(dict(floor=floor_batch, train=step), max(args.repeats // 2, 1), 1, device)
+    t = timed_interleaved(dict(floor=floor_batch, floor_backward=floor_backward, train=step,
+                               train_checkpointed=step_checkpointed), max(args.repeats // 2, 1), 1, device)
     res = dict(train_batch=B, train_size=S, num_classes=C, train_s_per_iter=t['train'],
                backbone_forward_s_same_batch=t['floor'], train_ratio_vs_floor=t['train'] / t['floor'],
+               backbone_forward_backward_s=t['floor_backward'],
+               train_ratio_vs_forward_backward_floor=t['train'] / t['floor_backward'],
+               train_checkpointed_s_per_iter=t['train_checkpointed'],
+               checkpointing_time_ratio=t['train_checkpointed'] / t['train'],
+               backbone_saved_for_backward_mb=saved_for_backward(False),
+               backbone_saved_for_backward_checkpointed_mb=saved_for_backward(True),
                train_peak_memory_mb=peak_memory_mb(device))
+    if device.type == 'cuda':  # peak allocated memory of one iteration each way
+        for name, fn in (('train_peak_allocated_mb', step), ('train_checkpointed_peak_allocated_mb', step_checkpointed)):
+            torch.cuda.synchronize()
+            reset_peak(device)
+            fn()
+            res[name] = peak_memory_mb(device)
     h, w = test_scale(cfg)
     x = torch.randn(1, 3, h, w, device=device)
     model.eval()

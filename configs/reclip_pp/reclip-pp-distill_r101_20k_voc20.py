@@ -11,4 +11,5 @@ model = dict(
     decode_head=dict(class_names={{_base_.vocabulary}}),
     teacher=dict(config='configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py',
                  checkpoint='work_dirs/reclip-pp_vit-b16_20k_voc20/iter_20000.pth'))
-train_dataloader = dict(dataset=dict(pipeline={{_base_.distill_train_pipeline}}))  # + labels: ignored pixels
+# The release distils at batch 16 with SGD lr 0.01 (docs/reclip_pp.md §8); + labels: ignored pixels.
+train_dataloader = dict(batch_size=16, dataset=dict(pipeline={{_base_.distill_train_pipeline}}))

@@ -162,7 +162,7 @@ def test_rectify_distill_test_end_to_end_through_the_tools(voc_root, voc_hypothe
     run_tool('tools/train.py', RECTIFY, '--work-dir', rect_dir, '--cfg-options',
              *tiny_options(voc_root, voc_hypotheses, iters=2, interval=2))
     data = [o for o in tiny_options(voc_root, voc_hypotheses, iters=2, interval=2) if not o.startswith('model.')]
-    run_tool('tools/train.py', DISTILL, '--work-dir', student_dir, '--cfg-options', *data,
+    run_tool('tools/train.py', DISTILL, '--work-dir', student_dir, '--cfg-options', *data, 'train_dataloader.batch_size=2',
                     *student_options(f'{rect_dir}/iter_2.pth'))
     logged = [v for r in train_scalars(student_dir) for k, v in r.items() if k.endswith('loss_text')]
     assert logged and all(math.isfinite(v) for v in logged), logged  # the text-guided term was trained
@@ -250,3 +250,18 @@ def test_student_dimensions_that_contradict_the_teacher_are_named(rect_checkpoin
     cfg.model.teacher.config = None
     with pytest.raises(ValueError, match='model.teacher.config is not set'):
         MODELS.build(cfg.model)
+
+
+def test_reclip_pp_distillation_configs_use_the_release_schedule():
+    """docs/reclip_pp.md §8: the release distils at batch 16 with SGD lr 0.01 (momentum 0.9, weight decay 5e-4), poly,
+    on every dataset (Cityscapes' rectification batch 16 / lr 0.16 is not the distillation's)."""
+    import glob
+    configs = sorted(glob.glob(f'{ROOT}/configs/reclip_pp/reclip-pp-distill_r101_*.py'))
+    assert len(configs) == 5
+    for path in configs:
+        cfg = Config.fromfile(path)
+        assert cfg.train_dataloader.batch_size == 16, path
+        opt = cfg.optim_wrapper.optimizer
+        assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == ('SGD', 0.01, 0.9, 5e-4), path
+        assert cfg.param_scheduler[0].type == 'PolyLR' and cfg.param_scheduler[0].power == 0.9, path
+

@@ -159,3 +159,36 @@ def test_padding_is_left_out_of_the_not_seen_trusty_target(trusty_target):
         else:  # the release: 1 on unseen pixels, 0 elsewhere, padding included
             total += focal_ref(m[b], unseen[b].double()).mean()
     torch.testing.assert_close(losses['loss_trusty'].double(), 10.0 * total / num_masks, rtol=1e-4, atol=1e-6)
+
+
+def test_checkpointed_blocks_give_the_same_gradients_and_keep_fewer_activations():
+    """Activation checkpointing of the frozen blocks (issue 26, item 4): the same prompt gradients as the plain
+    backward (prompt dropout on, the same seed), and less kept for the backward pass."""
+    torch.manual_seed(0)
+    plain = build_backbone(img_size=64, prompt_dropout=0.1)
+    ckpt = build_backbone(img_size=64, prompt_dropout=0.1, checkpoint_blocks=True)
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    weight = torch.randn(2, plain.embed_dim, 4, 4)
+    grads, kept = [], []
+    for model in (plain, ckpt):
+        model.train()
+        weights = {p.untyped_storage().data_ptr() for p in model.clip_model.parameters()}
+        weights |= {p.untyped_storage().data_ptr() for p in model.parameters()}
+        seen = set()
+
+        def pack(t):
+            if t.untyped_storage().data_ptr() not in weights:
+                seen.add(t.untyped_storage().data_ptr())
+            return t
+        torch.manual_seed(1)  # the prompt dropout masks: drawn outside the blocks, so the same in both runs
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            feats = model(x)
+        ((feats.dense * weight).sum() + feats.global_embed.pow(2).sum()).backward()
+        grads.append({k: p.grad.clone() for k, p in model.named_parameters() if p.requires_grad})
+        kept.append(len(seen))
+    assert grads[0].keys() == grads[1].keys() and 'prompt_embeddings' in grads[0]
+    for k in grads[0]:
+        torch.testing.assert_close(grads[1][k], grads[0][k], rtol=0, atol=0, msg=k)
+    assert kept[1] < kept[0] / 2, kept  # the blocks' inner activations are recomputed, not kept
+    assert not any(p.requires_grad for p in plain.clip_model.parameters())  # the tower stays frozen

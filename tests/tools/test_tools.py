@@ -134,6 +134,20 @@ def test_benchmark_distill_mode_runs_the_teacher_once_against_its_floor(tmp_path
                                   'peak_memory_mb'))
 
 
+def test_benchmark_tagclip_mode_measures_against_the_forward_backward_floor_and_checkpointing(tmp_path):
+    """tools/benchmark.py --mode tagclip on the 12-block tiny CLIP: the iteration against the no-grad forward and
+    against the real floor (forward + backward of the tower to the prompts), and activation checkpointing's time and
+    kept-for-backward memory beside the plain run."""
+    out = str(tmp_path / 'bench.json')
+    run_tool('tools/benchmark.py', 'configs/tagclip/tagclip-inductive_vpt-vit-b16_20k_voc20.py', '--mode', 'tagclip',
+             '--device', 'cpu', '--batch', '1', '--size', '64', '--repeats', '2', '--warmup', '0', '--out', out,
+             '--cfg-options', 'model_name=reclip-tiny-deep', 'pretrained=None')
+    r = json.load(open(out))['tagclip']
+    assert all(r[k] > 0 for k in ('train_ratio_vs_floor', 'train_ratio_vs_forward_backward_floor',
+                                  'checkpointing_time_ratio', 'backbone_forward_backward_s'))
+    assert 0 < r['backbone_saved_for_backward_checkpointed_mb'] < r['backbone_saved_for_backward_mb']
+
+
 def test_api_reference_is_generated_from_the_code_and_up_to_date():
     sys.path.insert(0, os.path.join(ROOT, 'tools'))
     import gen_api_reference

@@ -6,6 +6,7 @@ from typing import Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 from mmseg.registry import MODELS
 
 from ...clip.image_encoder import CLIPFeatures
@@ -42,12 +43,15 @@ class VPTCLIPViT(FrozenCLIPModule):
             in its positional term): 2 e_cls + pos_0 instead of CLIP's e_cls + pos_0. True reproduces it.
         img_size: the training crop; the positional grid is first resized to ``img_size / patch`` as the release
             does at load time.
+        checkpoint_blocks: activation checkpointing of the frozen blocks while gradients flow to the prompts:
+            each block's activations are recomputed in the backward pass instead of kept (less memory, one more
+            forward of the tower; the gradients are the same). Off by default, as the release.
     """
 
     def __init__(self, clip: Optional[dict] = None, num_tokens: int = 10, deep_prompt_layers: int = 11,
                  prompt_dropout: float = 0.1, prompt_init: str = 'uniform_vpt', prompt_proj: bool = True,
                  prompt_norm_eps: float = 1e-6, pos_interp: str = 'bilinear', double_cls_embed: bool = True,
-                 img_size: int = 512, init_cfg=None):
+                 img_size: int = 512, checkpoint_blocks: bool = False, init_cfg=None):
         super().__init__(clip=clip, init_cfg=init_cfg)
         visual = self.clip_model.visual
         if getattr(visual, 'attn_pool', None) is not None or getattr(visual, 'proj', None) is None:
@@ -71,6 +75,7 @@ class VPTCLIPViT(FrozenCLIPModule):
         self.pos_interp = pos_interp
         self.double_cls_embed = double_cls_embed
         self.img_size = img_size
+        self.checkpoint_blocks = checkpoint_blocks
 
         self.prompt_init_bound = math.sqrt(6.0 / (3 * self.patch_size ** 2 + self.width))
         self.prompt_embeddings = nn.Parameter(torch.empty(1, num_tokens, self.width))
@@ -141,9 +146,17 @@ class VPTCLIPViT(FrozenCLIPModule):
                 x = torch.cat([x[:, :1], deep, x[:, 1 + N:]], dim=1)
             elif i == self.deep_prompt_layers + 1:  # past the last deep layer the release drops the prompts
                 x = torch.cat([x[:, :1], x[:, 1 + N:]], dim=1)
-            x = block(x) if batch_first else block(x.transpose(0, 1)).transpose(0, 1)
+            if self.checkpoint_blocks and torch.is_grad_enabled():
+                x = checkpoint(_run_block, block, x, batch_first, use_reentrant=False)
+            else:
+                x = _run_block(block, x, batch_first)
         x = visual.ln_post(self.prompt_norm(x)) @ visual.proj
         dense = F.normalize(x[:, -h * w:].float(), dim=-1).transpose(1, 2).reshape(B, -1, h, w)
         # CLIPViT's contract: dense L2-normalised per pixel, P (1, W, h, w), the global embedding unnormalised
         pos = patch_pos.t().reshape(1, -1, h, w)
         return CLIPFeatures(dense=dense, pos=pos, global_embed=x[:, 0].float())
+
+
+def _run_block(block, x: torch.Tensor, batch_first: bool) -> torch.Tensor:
+    """One residual block on batch-first tokens (open_clip towers built sequence-first get them transposed)."""
+    return block(x) if batch_first else block(x.transpose(0, 1)).transpose(0, 1)
