@@ -67,9 +67,11 @@ def known_config_keys() -> set:
     import inspect
     from mmengine.runner import Runner
     keys = {p for p in inspect.signature(Runner.__init__).parameters if p != 'self'} | set(_RUNNER_CFG_KEYS)
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for path in glob.glob(os.path.join(root, 'configs', '**', '*.py'), recursive=True) + \
-            glob.glob(os.path.join(root, 'examples', '**', '*.py'), recursive=True):
+    # the shipped configs where they are (a checkout's configs/ or an installed package's .mim/configs), and the
+    # examples of a checkout
+    paths = [p for root in config_roots() for sub in ('configs', 'examples')
+             for p in glob.glob(os.path.join(root, sub, '**', '*.py'), recursive=True)]
+    for path in paths:
         try:
             tree = ast.parse(open(path).read())
         except (OSError, SyntaxError):
