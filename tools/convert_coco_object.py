@@ -12,27 +12,11 @@ import argparse
 import glob
 import os
 import sys
-from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # runnable from a checkout
 
-import numpy as np  # noqa: E402
-from mmengine.utils import track_parallel_progress, track_progress  # noqa: E402
-from PIL import Image  # noqa: E402
-
 from reclip_mmseg.datasets import coco_object_lut  # noqa: E402
-
-
-def convert_one(src: str, out_dir: str, lut: np.ndarray) -> str:
-    label = np.array(Image.open(src))
-    if label.ndim != 2:
-        raise ValueError(f'{src}: expected a single-channel COCO-Stuff label map, got shape {label.shape}')
-    name = os.path.splitext(os.path.basename(src))[0]
-    dst = os.path.join(out_dir, f'{name}_instanceTrainIds.png')
-    tmp = dst + '.tmp.png'
-    Image.fromarray(lut[label]).save(tmp)
-    os.replace(tmp, dst)
-    return dst
+from reclip_mmseg.datasets.label_maps import convert_label_maps  # noqa: E402
 
 
 def main():
@@ -51,13 +35,8 @@ def main():
             raise SystemExit(f'no raw COCO-Stuff label maps in {src_dir}: unzip stuffthingmaps_trainval2017.zip into '
                              f'{os.path.join(args.coco_root, args.maps)} (docs/dataset_prepare.md)')
         out_dir = os.path.join(args.coco_root, 'annotations', split)
-        os.makedirs(out_dir, exist_ok=True)
         print(f'{split}: {len(files)} maps -> {out_dir}')
-        work = partial(convert_one, out_dir=out_dir, lut=lut)
-        if args.nproc > 1:
-            track_parallel_progress(work, files, args.nproc)
-        else:
-            track_progress(work, files)
+        convert_label_maps(files, out_dir, lut, '_instanceTrainIds.png', args.nproc)
 
 
 if __name__ == '__main__':
