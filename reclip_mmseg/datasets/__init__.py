@@ -1,5 +1,5 @@
-from .hypotheses import (WindowClassifier, generate_hypotheses, read_hypothesis_file, votes_to_labels,
-                         window_boxes)
+from .hypotheses import WindowClassifier, read_hypothesis_file, votes_to_labels, window_boxes
+from .hypothesis_run import generate_hypotheses
 from .transforms import LoadImageLevelLabels
 from .coco_object import COCOObjectDataset, coco_object_lut
 from .coco_stuff27 import COARSE_MEMBERS, COCOStuff27Dataset, stuffthingmap_lut

@@ -2,18 +2,16 @@
 ordinary global embedding against the Query embeddings; classes with enough votes form the hypothesis.
 ReCLIP (docs/reclip_pp.md §12) instead scores the whole image once: classes whose cosine passes a threshold, else the top K.
 
-Stored once per training set as JSON keyed by image file name (never by line order).
+Stored once per training set as JSON keyed by image file name (never by line order); made by
+``generate_hypotheses`` (hypothesis_run.py: DataLoader workers, windows batched across images, torchrun ranks).
 """
 import json
 import os
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.utils import ProgressBar
-
-from ..utils import atomic_save
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -112,6 +110,9 @@ def votes_to_labels(votes: np.ndarray, min_vote_share: float = 0.0) -> List[int]
     return [int(c) for c in np.flatnonzero(keep)]
 
 
+PRECISIONS = ('fp32', 'fp16', 'bf16')  # the CLIP forward of the windows: fp32, or under autocast to fp16 / bf16
+
+
 class WindowClassifier:
     """Top-1 class of each window by the CLIP global embedding vs the Query embeddings, windows batched.
 
@@ -120,35 +121,56 @@ class WindowClassifier:
             block's work for tokens other than the class token.
         query_embeds: (C, D) Query embeddings.
         batch_size: windows per forward.
+        precision: 'fp32', or 'fp16' / 'bf16': the image tower runs under ``torch.autocast`` with that dtype (the
+            release made its hypotheses with CLIP in fp16); the cosines are computed in fp32 either way.
     """
 
-    def __init__(self, image_encoder: torch.nn.Module, query_embeds: torch.Tensor, batch_size: int = 64):
+    def __init__(self, image_encoder: torch.nn.Module, query_embeds: torch.Tensor, batch_size: int = 64,
+                 precision: str = 'fp32'):
         if not hasattr(image_encoder, 'encode_global'):
             raise TypeError(f'WindowClassifier needs a CLIPViT (reclip_mmseg.clip.CLIPViT), got '
                             f'{type(image_encoder).__name__}; build one with CLIPViT(clip=cfg.model.backbone.clip)')
+        if precision not in PRECISIONS:
+            raise ValueError(f'hypothesis precision must be one of {PRECISIONS}, got {precision!r}')
         self.image_encoder = image_encoder
         self.query_embeds = F.normalize(query_embeds.float(), dim=-1)
         self.batch_size = batch_size
+        self.precision = precision
         size = image_encoder.visual.image_size
         self.input_size = size[0] if isinstance(size, (tuple, list)) else size
 
     @torch.no_grad()
-    def votes(self, image: torch.Tensor, boxes: Sequence[Tuple[int, int, int, int]]) -> np.ndarray:
+    def cosine(self, crops: torch.Tensor) -> torch.Tensor:
+        """(N, C) cosine, on the classifier's device, between preprocessed crops (N, 3, S, S) and each Query
+        embedding; one forward (the caller batches)."""
         device = self.query_embeds.device
-        image = image.to(device)
-        top1 = []
-        for i in range(0, len(boxes), self.batch_size):
-            crops = preprocess_windows(image, boxes[i:i + self.batch_size], self.input_size)
-            emb = F.normalize(self.image_encoder.encode_global(crops).float(), dim=-1)
-            top1.append((emb @ self.query_embeds.t()).argmax(dim=-1).cpu())
+        crops = crops.to(device, non_blocking=True)
+        if self.precision == 'fp32':
+            emb = self.image_encoder.encode_global(crops)
+        else:
+            dtype = torch.float16 if self.precision == 'fp16' else torch.bfloat16
+            with torch.autocast(device.type, dtype=dtype):
+                emb = self.image_encoder.encode_global(crops)
+        return F.normalize(emb.float(), dim=-1) @ self.query_embeds.t()
+
+    def top1(self, crops: torch.Tensor) -> torch.Tensor:
+        """(N,) top-1 class (int64, on the CPU) of preprocessed crops; one forward."""
+        return self.cosine(crops).argmax(dim=-1).cpu()
+
+    @torch.no_grad()
+    def votes(self, image: torch.Tensor, boxes: Sequence[Tuple[int, int, int, int]]) -> np.ndarray:
+        """(C,) votes of one image's windows (the per-image path; ``generate_hypotheses`` batches windows across
+        images instead, with the same votes)."""
+        image = image.to(self.query_embeds.device)
+        top1 = [self.top1(preprocess_windows(image, boxes[i:i + self.batch_size], self.input_size))
+                for i in range(0, len(boxes), self.batch_size)]
         return np.bincount(torch.cat(top1).numpy(), minlength=self.query_embeds.shape[0])
 
     @torch.no_grad()
     def whole_image_cosine(self, image: torch.Tensor) -> np.ndarray:
         """(C,) cosine between the whole image's global embedding (CLIP preprocessing) and each Query embedding."""
         x = preprocess_whole_image(image.to(self.query_embeds.device), self.input_size)
-        emb = F.normalize(self.image_encoder.encode_global(x).float(), dim=-1)
-        return (emb @ self.query_embeds.t())[0].cpu().numpy()
+        return self.cosine(x)[0].cpu().numpy()
 
 
 def load_image_rgb(path: str) -> torch.Tensor:
@@ -171,70 +193,6 @@ def load_image_rgb(path: str) -> torch.Tensor:
     except Exception as err:  # noqa: BLE001
         raise OSError(f'cannot read image {path}: {err}. Replace or remove the file.') from err
     return torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).contiguous().clamp_(0, 1)
-
-
-def generate_hypotheses(image_paths: Iterable[str], classifier: WindowClassifier, class_names: Sequence[str],
-                        out_file: str, window_size: Optional[Union[int, float]] = None,
-                        window_stride: Union[int, float] = HYPOTHESIS_DEFAULTS['window_stride'],
-                        min_vote_share: float = HYPOTHESIS_DEFAULTS['min_vote_share'],
-                        window_cover: str = HYPOTHESIS_DEFAULTS['window_cover'], model_id: str = '', save_every: int = 20,
-                        progress: bool = True, mode: str = HYPOTHESIS_DEFAULTS['mode'], threshold: Optional[float] = None,
-                        top_k: Optional[int] = None) -> Dict[str, List[int]]:
-    """Write ``out_file`` (JSON) with each image's hypothesis; resumes a partial file made with the same
-    settings, so an interrupted run loses at most ``save_every`` images.
-
-    ``mode='windows'`` (ReCLIP++): sliding-window votes. ``mode='whole_image'`` (ReCLIP): the classes whose cosine
-    with the whole image is at least ``threshold``, else the ``top_k`` best; the window settings are unused."""
-    if mode not in HYPOTHESIS_MODES:
-        raise ValueError(f'hypotheses.mode must be one of {HYPOTHESIS_MODES}, got {mode!r}')
-    if mode == 'windows' and window_size is None:
-        raise ValueError('hypotheses.window_size is not set: give the window side in px (the release: the training '
-                         'crop / 6) or as a fraction of the short side')
-    if mode == 'whole_image' and (threshold is None or not top_k or top_k < 1):
-        raise ValueError(f'hypotheses.mode=whole_image needs hypotheses.threshold (a cosine, e.g. VOC 0.23) and '
-                         f'hypotheses.top_k >= 1 (e.g. VOC 2); got threshold={threshold}, top_k={top_k}')
-    image_paths = list(image_paths)
-    names = [os.path.basename(p) for p in image_paths]
-    if len(set(names)) != len(names):
-        dup = sorted({n for n in names if names.count(n) > 1})[:5]
-        raise ValueError(f'image file names must be unique to key hypotheses; duplicates: {dup}')
-    if mode == 'windows':
-        header = dict(version=FILE_VERSION, classes=list(class_names), model=model_id,
-                      window_size=window_size, window_stride=window_stride, min_vote_share=min_vote_share,
-                      window_cover=window_cover)
-    else:
-        header = dict(version=FILE_VERSION, classes=list(class_names), model=model_id, mode=mode,
-                      threshold=threshold, top_k=top_k)
-    done: Dict[str, List[int]] = {}
-    if os.path.isfile(out_file):
-        try:
-            with open(out_file) as f:
-                old = json.load(f)
-            if all(old.get(k) == v for k, v in header.items()):
-                done = dict(old.get('labels', {}))
-        except (OSError, ValueError):
-            done = {}
-
-    def save(complete: bool):
-        atomic_save(dict(header, complete=complete, labels=done), out_file,
-                    saver=lambda obj, p: json.dump(obj, open(p, 'w')))
-
-    todo = [(p, n) for p, n in zip(image_paths, names) if n not in done]
-    bar = ProgressBar(len(todo)) if progress and todo else None
-    for i, (path, name) in enumerate(todo):
-        image = load_image_rgb(path)
-        if mode == 'whole_image':
-            done[name] = scores_to_labels(classifier.whole_image_cosine(image), threshold, top_k)
-        else:
-            side, step = resolve_window(image.shape[1], image.shape[2], window_size, window_stride, path)
-            votes = classifier.votes(image, window_boxes(image.shape[1], image.shape[2], side, step, window_cover))
-            done[name] = votes_to_labels(votes, min_vote_share)
-        if bar is not None:
-            bar.update()
-        if (i + 1) % save_every == 0:
-            save(complete=False)
-    save(complete=True)
-    return done
 
 
 # The settings a hypothesis file records per mode; a file made with others is refused (issue 27, item 8).

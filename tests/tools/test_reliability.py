@@ -122,16 +122,18 @@ def test_hypothesis_file_missing_stale_or_lacking_an_image(tmp_path):
 
 
 class _FlakyClassifier:
-    """Votes like a real classifier but dies after ``fail_after`` images (an interrupted run)."""
+    """Votes like a real classifier (one forward per image: the 48 windows of a 64x80 image, side 16, stride 8)
+    but dies after ``fail_after`` forwards (an interrupted run)."""
+    batch_size, input_size, precision = 48, 8, 'fp32'
 
     def __init__(self, fail_after=None):
         self.calls, self.fail_after = 0, fail_after
 
-    def votes(self, image, boxes):
+    def top1(self, crops):
         self.calls += 1
         if self.fail_after is not None and self.calls > self.fail_after:
             raise KeyboardInterrupt
-        return np.bincount([int(image.mean() * 1000) % 3], minlength=3)
+        return torch.full((len(crops),), int(crops.mean() * 1000) % 3)
 
 
 def test_interrupted_hypothesis_generation_resumes_and_corrupt_partial_file_is_rebuilt(tmp_path):
@@ -139,10 +141,10 @@ def test_interrupted_hypothesis_generation_resumes_and_corrupt_partial_file_is_r
     paths = sorted(f'{voc}/JPEGImages/{n}' for n in os.listdir(f'{voc}/JPEGImages') if 'train' in n)
     out = str(tmp_path / 'h.json')
     with pytest.raises(KeyboardInterrupt):
-        generate_hypotheses(paths, _FlakyClassifier(fail_after=4), ['a', 'b', 'c'], out, save_every=2,
-                            progress=False, window_size=16)
-    partial = json.load(open(out))
-    assert not partial['complete'] and len(partial['labels']) == 4
+        generate_hypotheses(paths, _FlakyClassifier(fail_after=4), ['a', 'b', 'c'], out, progress=False,
+                            window_size=16)
+    with open(os.path.join(out + '.parts', 'rank0.jsonl')) as f:
+        assert len(f.read().splitlines()) == 1 + 4 and not os.path.exists(out)  # header + 4 images, flushed
     again = _FlakyClassifier()
     labels = generate_hypotheses(paths, again, ['a', 'b', 'c'], out, progress=False, window_size=16)
     assert again.calls == 2 and len(labels) == 6 and json.load(open(out))['complete']
