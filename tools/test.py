@@ -74,6 +74,9 @@ def main():
             cfg.visualizer.save_dir = os.path.join(cfg.work_dir, args.show_dir)
     if args.tta:
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        # MMSeg's SegTTAModel merges the views' C-channel logits: the class-chunked label maps of CLIPSegmentor
+        # (which drop them) are not enough there
+        cfg.model.setdefault('test_cfg', {})['return_logits'] = True
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
     if args.bias_metric is not None:

@@ -83,4 +83,4 @@ def test_pip_install_ships_the_configs_and_runs_outside_the_checkout(tmp_path, v
     proc = subprocess.run([str(python), '-c', code], cwd=outside, capture_output=True, text=True, timeout=600,
                           env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    assert proc.stdout.splitlines()[-1].split() == ['EncoderDecoder', 'BiasRectifiedHead'], proc.stdout[-2000:]
+    assert proc.stdout.splitlines()[-1].split() == ['CLIPSegmentor', 'BiasRectifiedHead'], proc.stdout[-2000:]

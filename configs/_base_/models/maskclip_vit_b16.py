@@ -1,7 +1,7 @@
 # Training-free MaskCLIP baseline: dense CLIP features x Query (85-template) embeddings.
 _base_ = ['./clip_vit_b16.py']
 model = dict(
-    type='EncoderDecoder',
+    type='CLIPSegmentor',  # EncoderDecoder + class-chunked label maps (docs/speed.md)
     data_preprocessor={{_base_.data_preprocessor}},
     backbone=dict(type='CLIPViT', clip={{_base_.clip}}, with_global=False),
     decode_head=dict(

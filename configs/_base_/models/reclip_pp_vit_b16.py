@@ -1,7 +1,7 @@
 # ReCLIP++ rectification stage (docs/reclip_pp.md §1-7) on the frozen CLIP ViT-B/16.
 _base_ = ['./clip_vit_b16.py']
 model = dict(
-    type='EncoderDecoder',
+    type='CLIPSegmentor',  # EncoderDecoder + class-chunked label maps (docs/speed.md)
     data_preprocessor={{_base_.data_preprocessor}},
     backbone=dict(type='CLIPViT', clip={{_base_.clip}}, with_global=False),
     decode_head=dict(
