@@ -1,6 +1,6 @@
 """Speed and memory of reclip_mmseg, as ratios against baselines measured in the same run.
 
-    python tools/benchmark.py CONFIG [--mode model|inference|train|hypotheses|query|prompt|dense|tagclip|distill|all] [--dense-mode M ...] [--device cpu|cuda]
+    python tools/benchmark.py CONFIG [--mode model|inference|train|hypotheses|hypotheses_scale|query|prompt|dense|tagclip|distill|all] [--dense-mode M ...] [--device cpu|cuda]
         [--random-weights] [--autocast bf16] [--num-classes 20] [--batch 8] [--size 336] [--repeats 5] [--warmup 2] [--out r.json]
 
 model:      the two modes below, one after the other.
@@ -11,6 +11,12 @@ inference:  images/s at the config's test scale (a 375x500 original resized as t
 train:      seconds per training iteration at --batch x --size against the bare forward of the same batch;
             peak memory (CPU: process RSS high-water mark; CUDA: max allocated).
 hypotheses: windows/s and s/image at 500x375, batched vs one window at a time (votes must be identical).
+hypotheses_scale: (a ReCLIP++ config: its window) tools/gen_hypotheses.py's path on --hyp-images synthetic 500x375
+            JPEGs: the per-image serial loop (decode in the main thread, one image's windows batched alone) against
+            the DataLoader path (--hyp-workers, windows batched across images, part file + merge), each per window
+            against the floor (one forward of --hyp-batch preprocessed windows); 1 against --hyp-ranks ranks (gloo,
+            spawned processes sharing the images and the CPU threads; same file bytes?); GFLOP per window; and
+            the projected time for COCO-Stuff-164k train (118,287 images at 480x640) on one and eight devices.
 query:      building the Query embeddings (C x 85 templates): truncated batched encoding vs plain encode_text.
 prompt:     Reference prompt forward+backward: shared prefix vs the plain 77-token pass.
 dense:      each --dense-mode (default: all) of CLIPViT + the Query head, whole image at the config's test scale
@@ -226,6 +232,158 @@ def bench_hypotheses(args, clip, device):
     return dict(windows_per_image=len(boxes), window=side, stride=step, identical_votes=same, batch=args.hyp_batch,
                 batched_s_per_image=t_batch, loop_s_per_image=t_loop, batched_windows_per_s=len(boxes) / t_batch,
                 loop_windows_per_s=len(boxes) / t_loop, speedup=t_loop / t_batch)
+
+
+COCO_STUFF_164K_TRAIN = 118_287  # train2017 images (COCO-Stuff-164k's training set)
+COCO_TYPICAL = (480, 640)  # (h, w) of a typical COCO image
+
+
+def _synthetic_jpegs(folder, n, size=(375, 500), seed=0):
+    """``n`` smooth random JPEGs (h, w = ``size``), as a training folder would hold them."""
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(n):
+        low = rng.integers(0, 255, (size[0] // 16 + 1, size[1] // 16 + 1, 3), dtype=np.uint8)
+        path = os.path.join(folder, f'{i:012d}.jpg')
+        Image.fromarray(low).resize(size[::-1], Image.BICUBIC).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def _hypothesis_rank(rank, world, port, spec):
+    """One rank of the hypotheses_scale ranks comparison (started with torch.multiprocessing's spawn): joins a
+    gloo group, builds the classifier, and times generate_hypotheses over its share between two barriers."""
+    import torch.distributed as dist
+    import torch.multiprocessing as mp
+    from reclip_mmseg.clip import CLIPViT
+    from reclip_mmseg.datasets import WindowClassifier, generate_hypotheses
+    torch.set_num_threads(max(1, spec['threads'] // world))
+    mp.set_start_method('fork', force=True)  # the loader's workers forked, as under torchrun (spawn re-imports all)
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world)
+    device = spec['device']
+    if device.startswith('cuda'):
+        device = f'cuda:{rank % torch.cuda.device_count()}'
+    classifier = WindowClassifier(CLIPViT(clip=spec['clip']).to(device), spec['query'].to(device),
+                                  spec['batch'], precision=spec['precision'])
+    dist.barrier()
+    t = time.perf_counter()
+    generate_hypotheses(spec['paths'], classifier, spec['classes'], spec['out'], progress=False,
+                        workers=spec['workers'], **spec['params'])
+    dist.barrier()
+    if rank == 0:
+        json.dump(dict(seconds=time.perf_counter() - t), open(spec['out'] + '.time', 'w'))
+    dist.destroy_process_group()
+
+
+def bench_hypotheses_scale(args, clip, device):
+    """Hypotheses at scale: the per-image serial loop against the DataLoader path, 1 against 2 ranks, the
+    per-window floor, and the projection for COCO-Stuff-164k train."""
+    import shutil
+    import tempfile
+    import numpy as np
+    import torch.multiprocessing as mp
+    from torch.utils.flop_counter import FlopCounterMode
+    from reclip_mmseg.clip import CLIPViT, VOCABULARIES
+    from reclip_mmseg.datasets import WindowClassifier, generate_hypotheses
+    from reclip_mmseg.datasets.from_config import hypothesis_params
+    from reclip_mmseg.datasets.hypotheses import load_image_rgb, resolve_window, votes_to_labels, window_boxes
+    params = hypothesis_params(Config.fromfile(args.config), args.config)
+    params.pop('derived', None)
+    params.pop('batch_size')
+    if params['mode'] != 'windows':
+        raise SystemExit('--mode hypotheses_scale times window votes: give a ReCLIP++ config')
+    precision = dict(none='fp32').get(args.autocast, args.autocast)
+    classes = VOCABULARIES[VOCAB_BY_SIZE[args.num_classes]]
+    query = OpenCLIPTextEncoder(clip=clip).class_embeddings(classes)
+    classifier = WindowClassifier(CLIPViT(clip=clip).to(device), query.to(device), args.hyp_batch,
+                                  precision=precision)
+    workers = args.hyp_workers if args.hyp_workers is not None else min(4, os.cpu_count() or 1)
+    folder = tempfile.mkdtemp(prefix='reclip_hyp_bench_')
+    try:
+        paths = _synthetic_jpegs(folder, args.hyp_images)
+        side, step = resolve_window(375, 500, params['window_size'], params['window_stride'])
+        boxes = window_boxes(375, 500, side, step, params['window_cover'])
+        windows = len(boxes) * len(paths)
+        # the floor: one forward of a full batch of preprocessed windows, per window
+        crops = torch.rand(args.hyp_batch, 3, classifier.input_size, classifier.input_size)
+        floor = timed(lambda: classifier.top1(crops), args.repeats, args.warmup, device) / args.hyp_batch
+        with FlopCounterMode(display=False) as flops:
+            classifier.top1(crops[:1])
+        gflop = flops.get_total_flops() / 1e9
+
+        def serial():  # today's per-image path: decode in this thread, one image's windows batched alone
+            labels = {}
+            for path in paths:
+                image = load_image_rgb(path)
+                labels[os.path.basename(path)] = votes_to_labels(classifier.votes(image, boxes),
+                                                                 params['min_vote_share'])
+            return labels
+
+        def loader():
+            out = os.path.join(folder, 'loader.json')
+            labels = generate_hypotheses(paths, classifier, classes, out, progress=False, workers=workers, **params)
+            os.remove(out)
+            return labels
+
+        def sync():
+            if device.type == 'cuda':
+                torch.cuda.synchronize()
+        sync()
+        t = time.perf_counter()
+        serial_labels = serial()
+        sync()
+        t_serial = time.perf_counter() - t
+        t = time.perf_counter()
+        loader_labels = loader()
+        sync()
+        t_loader = time.perf_counter() - t
+        result = dict(images=len(paths), image=[375, 500], window=side, stride=step, windows_per_image=len(boxes),
+                      batch=args.hyp_batch, workers=workers, precision=precision, gflop_per_window=gflop,
+                      floor_s_per_window=floor, serial_s_per_window=t_serial / windows,
+                      loader_s_per_window=t_loader / windows, serial_ratio_vs_floor=t_serial / windows / floor,
+                      loader_ratio_vs_floor=t_loader / windows / floor, serial_images_per_s=len(paths) / t_serial,
+                      loader_images_per_s=len(paths) / t_loader, loader_speedup_vs_serial=t_serial / t_loader,
+                      identical_labels=serial_labels == loader_labels)
+        if args.hyp_ranks > 1:
+            seconds, files = {}, {}
+            for world in (1, args.hyp_ranks):
+                out = os.path.join(folder, f'ranks{world}.json')
+                spec = dict(clip=clip, query=query.cpu(), classes=list(classes), paths=paths, params=params,
+                            batch=args.hyp_batch, precision=precision, workers=max(1, workers // world),
+                            threads=torch.get_num_threads(), device=str(device), out=out)
+                mp.start_processes(_hypothesis_rank, args=(world, _free_port(), spec), nprocs=world,
+                                   start_method='spawn')
+                seconds[world] = json.load(open(out + '.time'))['seconds']
+                files[world] = open(out, 'rb').read()
+            w = args.hyp_ranks
+            result.update(ranks=w, ranks1_images_per_s=len(paths) / seconds[1],
+                          **{f'ranks{w}_images_per_s': len(paths) / seconds[w],
+                             f'ranks{w}_speedup_vs_1': seconds[1] / seconds[w]},
+                          identical_file_1_vs_ranks=files[1] == files[w])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    h, w = COCO_TYPICAL
+    per_image = len(window_boxes(h, w, *resolve_window(h, w, params['window_size'], params['window_stride']),
+                                 params['window_cover']))
+    total = COCO_STUFF_164K_TRAIN * per_image
+    hours = total * result['loader_s_per_window'] / 3600
+    result['projection'] = dict(
+        dataset='COCO-Stuff-164k train', images=COCO_STUFF_164K_TRAIN, image=[h, w], windows_per_image=per_image,
+        windows=total, device=str(device), s_per_window=result['loader_s_per_window'],
+        hours_one_device=hours, hours_eight_devices=hours / 8,
+        note='DataLoader path\'s measured s/window on this device x windows; eight devices: the images are shared '
+             'and nothing is exchanged until the merge, so 1/8 (a GPU figure needs this run on a GPU)')
+    return result
+
+
+def _free_port():
+    """A free TCP port on this machine for a process group's rendezvous."""
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def bench_query(args, clip, device):
@@ -469,8 +627,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
     parser.add_argument('--mode', default='model',
-                        choices=['model', 'inference', 'train', 'hypotheses', 'query', 'prompt', 'dense', 'tagclip',
-                                 'distill', 'all'])
+                        choices=['model', 'inference', 'train', 'hypotheses', 'hypotheses_scale', 'query', 'prompt',
+                                 'dense', 'tagclip', 'distill', 'all'])
     parser.add_argument('--student-depth', type=int, choices=[18, 50, 101],
                         help='distill mode: the student ResNet depth (default: the config\'s)')
     parser.add_argument('--dense-mode', nargs='+', help="dense modes to time in --mode dense (default: all)")
@@ -482,6 +640,9 @@ def main():
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--hyp-batch', type=int, default=64, help='windows per forward in hypotheses mode')
+    parser.add_argument('--hyp-images', type=int, default=4, help='hypotheses_scale: synthetic 500x375 JPEGs')
+    parser.add_argument('--hyp-workers', type=int, help='hypotheses_scale: DataLoader workers (default min(4, CPUs))')
+    parser.add_argument('--hyp-ranks', type=int, default=2, help='hypotheses_scale: ranks compared with 1 (< 2: skip)')
     parser.add_argument('--autocast', choices=['none', 'bf16', 'fp16'], default='none',
                         help='run the timed work under torch.autocast with this dtype (default: off, fp32)')
     parser.add_argument('--out', help='write the JSON result here too')
