@@ -282,7 +282,6 @@ def bench_hypotheses_scale(args, clip, device):
     per-window floor, and the projection for COCO-Stuff-164k train."""
     import shutil
     import tempfile
-    import numpy as np
     import torch.multiprocessing as mp
     from torch.utils.flop_counter import FlopCounterMode
     from reclip_mmseg.clip import CLIPViT, VOCABULARIES

@@ -79,7 +79,13 @@ def make(encoder, out, paths, workers=0, batch_size=5, classifier=None, **settin
     return open(out, 'rb').read()
 
 
-def test_windows_batched_across_images_vote_as_the_per_image_path(encoder, images, tmp_path):
+@pytest.fixture(scope='module')
+def reference(encoder, images, tmp_path_factory):
+    """The windows-mode file of one process, no loader workers."""
+    return make(encoder, tmp_path_factory.mktemp('ref') / 'ref.json', images)
+
+
+def test_windows_batched_across_images_vote_as_the_per_image_path(encoder, images, reference, tmp_path):
     """Forwards of 5 windows that cross image boundaries give each image the votes of today's per-image path
     (load_image_rgb in the main process, the image's windows batched on their own), window by window."""
     classifier = WindowClassifier(*encoder, batch_size=5)
@@ -96,7 +102,7 @@ def test_windows_batched_across_images_vote_as_the_per_image_path(encoder, image
         h, w = image.shape[1:]
         votes = per_image.votes(image, window_boxes(h, w, *resolve_window(h, w, 32, 16)))
         assert len(top1) == windows_of(path) and np.array_equal(np.bincount(top1.numpy(), minlength=20), votes)
-    labels = json.loads(make(encoder, tmp_path / 'h.json', images))['labels']
+    labels = json.loads(reference)['labels']
     for path, (name, top1) in zip(images, got):
         assert labels[name] == votes_to_labels(np.bincount(top1.numpy(), minlength=20))
     whole = json.loads(make(encoder, tmp_path / 'w.json', images, **WHOLE))
@@ -106,19 +112,19 @@ def test_windows_batched_across_images_vote_as_the_per_image_path(encoder, image
         assert whole['labels'][os.path.basename(path)] == expected
 
 
-def test_loader_workers_write_the_same_bytes_as_the_main_process(encoder, images, tmp_path):
+def test_loader_workers_write_the_same_bytes_as_the_main_process(encoder, images, reference, tmp_path):
     for settings in (WINDOWS, WHOLE):
-        main = make(encoder, tmp_path / 'main.json', images, workers=0, **settings)
+        main = reference if settings is WINDOWS else make(encoder, tmp_path / 'main.json', images, **settings)
         workers = make(encoder, tmp_path / 'workers.json', images, workers=2, **settings)
         assert main == workers
         data = json.loads(main)
         assert data['complete'] and list(data['labels']) == sorted(os.path.basename(p) for p in images)
         assert main.decode() == json.dumps(data, sort_keys=True)  # keys sorted, one dump
-        assert not os.path.exists(parts_dir(str(tmp_path / 'main.json')))  # the parts are merged and removed
+        assert not os.path.exists(parts_dir(str(tmp_path / 'workers.json')))  # the parts are merged and removed
 
 
-def test_resume_skips_the_images_in_any_rank_part_and_ends_with_the_same_bytes(encoder, images, tmp_path):
-    reference = make(encoder, tmp_path / 'ref.json', images)
+def test_resume_skips_the_images_in_any_rank_part_and_ends_with_the_same_bytes(encoder, images, reference,
+                                                                               tmp_path):
     labels = json.loads(reference)['labels']
     out = str(tmp_path / 'h.json')
     killed = CountingClassifier(*encoder, batch_size=5, stop_after=3)
@@ -148,9 +154,8 @@ def test_resume_skips_the_images_in_any_rank_part_and_ends_with_the_same_bytes(e
     assert not os.path.exists(parts_dir(out))
 
 
-def test_resume_from_a_partial_file_of_the_earlier_format(encoder, images, tmp_path):
+def test_resume_from_a_partial_file_of_the_earlier_format(encoder, images, reference, tmp_path):
     """The single-process format rewrote OUT every 20 images with complete=false and no precision (fp32)."""
-    reference = make(encoder, tmp_path / 'ref.json', images)
     data = json.loads(reference)
     names = sorted(data['labels'])[:3]
     old = {k: v for k, v in data.items() if k != 'precision'}

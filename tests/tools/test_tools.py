@@ -121,6 +121,24 @@ def test_benchmark_tool_reports_every_mode_with_same_run_baselines(tmp_path):
     assert set(r['dense']['skipped']) == {'sc_clip', 'sfp'}  # the tiny CLIP has 2 blocks, not ViT-B's 12
 
 
+def test_benchmark_hypotheses_scale_mode_times_both_paths_against_the_floor_and_projects_coco(tmp_path):
+    """tools/benchmark.py --mode hypotheses_scale on the tiny CLIP (the ranks comparison left out here: the torchrun
+    test of tests/data/test_hypothesis_run.py checks 2 ranks): both paths against the per-window floor, the same
+    labels, and the COCO-Stuff-164k projection at the config's 85 px windows."""
+    out = str(tmp_path / 'bench.json')
+    run_tool('tools/benchmark.py', 'configs/reclip_pp/reclip-pp_vit-b16_80k_cocostuff27.py', '--mode', 'hypotheses_scale',
+             '--device', 'cpu', '--num-classes', '27', '--hyp-images', '2', '--hyp-batch', '16', '--hyp-workers', '1',
+             '--hyp-ranks', '0', '--repeats', '1', '--warmup', '0', '--out', out,
+             '--cfg-options', 'model_name=reclip-tiny', 'pretrained=None')
+    r = json.load(open(out))['hypotheses_scale']
+    assert r['identical_labels'] and (r['window'], r['stride'], r['windows_per_image']) == (85, 42, 70)
+    assert all(r[k] > 0 for k in ('floor_s_per_window', 'serial_ratio_vs_floor', 'loader_ratio_vs_floor',
+                                  'loader_speedup_vs_serial', 'gflop_per_window'))
+    p = r['projection']
+    assert p['windows_per_image'] == 140 and p['windows'] == 118_287 * 140  # 480x640, release enumeration
+    assert p['hours_eight_devices'] == pytest.approx(p['hours_one_device'] / 8)
+
+
 def test_benchmark_distill_mode_runs_the_teacher_once_against_its_floor(tmp_path):
     """tools/benchmark.py --mode distill on the tiny CLIP and a ResNet-18 student: one teacher ViT pass per
     iteration (counted), the iteration and the teacher's one- vs two-pass share timed against same-run floors."""
