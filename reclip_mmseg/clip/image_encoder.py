@@ -10,7 +10,7 @@ from mmseg.registry import MODELS
 from ..utils.lru import GridCache
 from .loader import FrozenCLIPModule
 from .positions import interpolate_pos_embed, patch_embed
-from .self_calibration import constants_for_depth, heads_qkv, self_calibrated_tokens
+from .self_calibration import check_lof, constants_for_depth, heads_qkv, self_calibrated_tokens
 
 
 DENSE_MODES = ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip', 'sc_clip', 'sfp')
@@ -45,12 +45,16 @@ class CLIPViT(FrozenCLIPModule):
         naclip_sigma: NACLIP's Gaussian width in patches.
         trainable: fine-tune the image tower (the paper's Table VI ablation, a negative result: VOC 1.2 mIoU).
             The tower is then a copy owned by this module: in its parameters, optimiser and checkpoints.
+        lof: SC-CLIP's outlier detector (``dense_mode='sc_clip'`` only): 'release' (default, the authors' Local
+            Outlier Factor: squared distances, reach distance from the token's own k-distance) or 'sklearn'
+            (scikit-learn's ``LocalOutlierFactor``); see ``self_calibration.lof_outliers``.
     """
 
     def __init__(self, clip: Optional[dict] = None, with_global: bool = True, dense_mode: str = 'maskclip',
-                 naclip_sigma: float = 5.0, trainable: bool = False, init_cfg=None):
+                 naclip_sigma: float = 5.0, trainable: bool = False, lof: str = 'release', init_cfg=None):
         if dense_mode not in DENSE_MODES:
             raise ValueError(f'CLIPViT.dense_mode must be one of {DENSE_MODES}, got {dense_mode!r}')
+        check_lof(lof)
         super().__init__(clip=clip, init_cfg=init_cfg)
         visual = self.clip_model.visual
         for attr, ok in (('attn_pool', lambda v: v is None), ('proj', lambda v: v is not None),
@@ -63,6 +67,7 @@ class CLIPViT(FrozenCLIPModule):
             constants_for_depth(len(self.clip_model.visual.transformer.resblocks))  # fails early for other depths
         self.dense_mode = dense_mode
         self.naclip_sigma = naclip_sigma
+        self.lof = lof
         self._gauss_cache = GridCache()
         self.patch_size = visual.patch_size[0]
         self.width = visual.conv1.out_channels
@@ -123,7 +128,7 @@ class CLIPViT(FrozenCLIPModule):
         last = visual.transformer.resblocks[-1]
 
         if outputs is not None:
-            dense = self_calibrated_tokens(visual.transformer.resblocks, outputs, h, w, self.dense_mode)
+            dense = self_calibrated_tokens(visual.transformer.resblocks, outputs, h, w, self.dense_mode, self.lof)
         else:
             dense = self._dense_tokens(last, x, h, w)
         dense = visual.ln_post(dense) @ visual.proj

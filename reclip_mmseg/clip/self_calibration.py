@@ -1,11 +1,13 @@
 """SC-CLIP and SFP (docs/training_free.md): the last block fed self-calibrated patch tokens.
 
 Both share one skeleton over the outputs of blocks 1..L-1 (ViT-B/16: L = 12; 1-indexed as the papers count):
-1. outlier patch tokens of block L-1's output are found (SC-CLIP: Local Outlier Factor, k = 30, 5 %
-   contamination, scikit-learn's; SFP: the class token attends to patch i more than i attends to itself,
-   ``1.5·A[cls, i] > A[i, i]`` in block L-1's head-averaged attention, the 10 largest ``A[cls, i]``) and replaced,
-   in block L-1's and block ``pre``'s patch tokens, by the mean of their valid 3x3 grid neighbours (inside the
-   grid and not outliers themselves; a token with none is kept);
+1. outlier patch tokens of block L-1's output are found and replaced, in block L-1's and block ``pre``'s patch
+   tokens, by the mean of their valid 3x3 grid neighbours (inside the grid and not outliers themselves).
+   SC-CLIP: Local Outlier Factor, k = 30, 5 % contamination, by default the authors' variant (``lof='release'``,
+   see :func:`release_lof_scores`: squared Euclidean distances, the reach distance taken from the point's own
+   k-distance), or scikit-learn's (``lof='sklearn'``); an outlier with no valid neighbour is kept.
+   SFP: the class token attends to patch i more than i attends to itself, ``1.5·A[cls, i] > A[i, i]`` in block
+   L-1's head-averaged attention, the 10 largest ``A[cls, i]``; an outlier with no valid neighbour is kept;
 2. ``S_raw`` = cosine self-similarity of block ``pre``'s repaired patch tokens; ``S`` = ``S_raw`` with entries
    below beta = 0.4 set to 0; the patch tokens entering the last block become ``rownorm(S) X``
    (rows divided by their sum + 1e-6);
@@ -28,6 +30,7 @@ import torch.nn.functional as F
 BETA = 0.4
 M_SCALE = 3.0
 LOF_NEIGHBOURS, LOF_CONTAMINATION = 30, 0.05
+LOF_VARIANTS = ('release', 'sklearn')  # the first is the default
 SFP_TOP_OUTLIERS, SFP_RATIO = 10, 1.5
 # depth -> (pre block, post block, multi-level blocks, class-token weight); blocks 1-indexed
 CONSTANTS_BY_DEPTH = {12: (9, 4, tuple(range(4, 11)), 0.3), 24: (16, 6, tuple(range(8, 20)), 0.1)}
@@ -47,13 +50,61 @@ def heads_qkv(block, x: torch.Tensor):
     return [t.unflatten(-1, (attn.num_heads, -1)).transpose(1, 2) for t in qkv.chunk(3, dim=-1)]
 
 
-def lof_outliers(patches: torch.Tensor) -> torch.Tensor:
-    """(B, N) bool: scikit-learn's Local Outlier Factor per image (Euclidean, k = 30, 5 % contamination)."""
+def check_lof(lof: str) -> str:
+    if lof not in LOF_VARIANTS:
+        raise ValueError(f"lof (SC-CLIP's outlier detector, model.backbone.lof) must be one of {LOF_VARIANTS}, "
+                         f"got {lof!r}")
+    return lof
+
+
+def release_lof_scores(tokens: torch.Tensor, k: int) -> torch.Tensor:
+    """(B, N) Local Outlier Factor of each token of (B, N, W), as SC-CLIP's release computes it.
+
+    With ``d(p, o) = ‖p − o‖²`` (squared Euclidean), ``N_k(p)`` the k nearest other tokens and ``k-dist(p)`` the
+    distance to the k-th of them:
+        reach(p, o) = max(k-dist(p), d(p, o))                       (p's own k-distance)
+        lrd(p)      = 1 / mean_{o ∈ N_k(p)} reach(p, o)
+        LOF(p)      = mean_{o ∈ N_k(p)} lrd(o) / lrd(p).
+    Since ``d(p, o) <= k-dist(p)`` for every neighbour, ``reach(p, o) = k-dist(p)`` and
+    ``LOF(p) = mean_o k-dist(p) / k-dist(o)``. Scikit-learn's LOF (Breunig et al. 2000) differs in two places:
+    plain Euclidean distances, and ``reach(p, o) = max(k-dist(o), d(p, o))`` with the *neighbour's* k-distance.
+    The release's ``lrd`` has an extra factor k, which cancels in the ratio. A token's exact duplicate, if any,
+    has the same lrd as the token itself, so excluding the token (as here) or dropping the first of its k + 1
+    nearest (as the release does) gives the same scores; ties at the k-th distance go to whichever token
+    ``topk`` returns, as in the release. Computed in float64 (the release: the model's dtype).
+    """
+    x = tokens.double()
+    sq = (x * x).sum(-1)
+    dist = (sq[:, :, None] + sq[:, None, :] - 2 * x @ x.transpose(1, 2)).clamp(min=0)
+    dist.diagonal(dim1=1, dim2=2).fill_(float('inf'))  # a token is not its own neighbour
+    knn_dist, knn_idx = dist.topk(k, dim=-1, largest=False)  # (B, N, k), ascending
+    k_dist = knn_dist[..., -1:]  # (B, N, 1)
+    reach = torch.maximum(knn_dist, k_dist)
+    lrd = 1.0 / reach.mean(-1)  # (B, N)
+    neighbour_lrd = torch.gather(lrd[:, None, :].expand(-1, lrd.shape[1], -1), 2, knn_idx)
+    return (neighbour_lrd / lrd[..., None]).mean(-1)
+
+
+def lof_outliers(patches: torch.Tensor, lof: str = 'release', n_neighbors: int = LOF_NEIGHBOURS,
+                 contamination: float = LOF_CONTAMINATION) -> torch.Tensor:
+    """(B, N) bool: the Local Outlier Factor's outliers among each image's tokens (B, N, W); k = ``n_neighbors``
+    (at most N - 1).
+
+    ``lof='release'`` (default): SC-CLIP's variant (:func:`release_lof_scores`); a token is flagged when its LOF is
+    above the ``1 − contamination`` quantile of the image's LOFs (linear interpolation, strictly above).
+    ``lof='sklearn'``: scikit-learn's ``LocalOutlierFactor(n_neighbors, contamination)``, flagging a token when its
+    ``−LOF`` is strictly below the ``contamination`` percentile. Both flag the same number of tokens for the same N
+    (10 of 196 at 5 %, 3 of 60), not always the same tokens.
+    """
+    check_lof(lof)
+    k = min(n_neighbors, patches.shape[1] - 1)
+    if lof == 'release':
+        scores = release_lof_scores(patches.detach(), k)
+        return scores > torch.quantile(scores, 1 - contamination, dim=1, keepdim=True)
     from sklearn.neighbors import LocalOutlierFactor
     out = []
     for tokens in patches.detach().float().cpu().numpy():
-        k = min(LOF_NEIGHBOURS, len(tokens) - 1)
-        labels = LocalOutlierFactor(n_neighbors=k, contamination=LOF_CONTAMINATION).fit_predict(tokens)
+        labels = LocalOutlierFactor(n_neighbors=k, contamination=contamination).fit_predict(tokens)
         out.append(torch.from_numpy(labels == -1))
     return torch.stack(out).to(patches.device)
 
@@ -122,15 +173,17 @@ def head_averaged_attention(block, x: torch.Tensor) -> torch.Tensor:
     return torch.softmax(q @ k.transpose(-1, -2) * q.shape[-1] ** -0.5, dim=-1).mean(dim=1)
 
 
-def self_calibrated_tokens(blocks: Sequence, outputs: List[torch.Tensor], h: int, w: int, mode: str) -> torch.Tensor:
+def self_calibrated_tokens(blocks: Sequence, outputs: List[torch.Tensor], h: int, w: int, mode: str,
+                           lof: str = 'release') -> torch.Tensor:
     """Dense patch tokens (B, h*w, W) before ``ln_post``. ``outputs[i]`` is block i+1's output (batch-first,
-    class token first), for every block but the last; ``blocks`` are the transformer's blocks."""
+    class token first), for every block but the last; ``blocks`` are the transformer's blocks. ``lof`` chooses
+    SC-CLIP's outlier detector (:func:`lof_outliers`); SFP does not use it."""
     pre_block, post_block, multi_blocks, cls_weight = constants_for_depth(len(blocks))
     last = blocks[-1]
     x = outputs[-1]
     cls, patches = x[:, :1], x[:, 1:]
     if mode == 'sc_clip':
-        outliers = lof_outliers(patches)
+        outliers = lof_outliers(patches, lof)
     else:  # block L-1's attention, from its input (block L-2's output)
         outliers = attention_outliers(head_averaged_attention(blocks[-2], outputs[-2]))
     patches = repair(patches, outliers, h, w)

@@ -3,11 +3,12 @@ open_clip's own intermediates for the tokens entering the last block, then per-h
 block's weights, explicit softmaxes and a Python loop for NACLIP's Gaussian."""
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import TINY_CLIP
+from conftest import ROOT, TINY_CLIP
 from reclip_mmseg.clip import CLIPViT
 
 
@@ -165,15 +166,97 @@ def test_background_threshold_by_hand():
 
 
 # --------------------------------------------------------------------------------------- SC-CLIP and SFP
+SC_CLIP_CONFIG = 'configs/training_free/sc-clip_vit-b16_voc21.py'
+DEEP_TINY = dict(model_name='reclip-tiny-deep', pretrained=None)  # 12 vision blocks as ViT-B, untrained
+
+
+def _release_lof_by_loop(X, k=30, contamination=0.05):
+    """SC-CLIP's LOF from its definition, one token at a time (numpy, float64): squared Euclidean distances d,
+    N_k(p) the k nearest other tokens, k-dist(p) = d to the k-th, reach(p, o) = max(k-dist(p), d(p, o)) (p's own
+    k-distance), lrd(p) = 1 / mean reach(p, o), LOF(p) = mean lrd(o) / lrd(p); flagged: LOF above its
+    (1 - contamination) quantile. Returns (LOF scores, set of flagged indices)."""
+    X = np.asarray(X, dtype=np.float64)
+    N = len(X)
+    d = np.stack([((X - X[i]) ** 2).sum(axis=1) for i in range(N)])
+    neighbours, k_dist = [], []
+    for i in range(N):
+        order = sorted((j for j in range(N) if j != i), key=lambda j: d[i, j])[:k]
+        neighbours.append(order)
+        k_dist.append(d[i, order[-1]])
+    lrd = [1.0 / np.mean([max(k_dist[i], d[i, o]) for o in neighbours[i]]) for i in range(N)]
+    lof = np.array([np.mean([lrd[o] / lrd[i] for o in neighbours[i]]) for i in range(N)])
+    threshold = np.quantile(lof, 1 - contamination)
+    return lof, {i for i in range(N) if lof[i] > threshold}
+
+
+def _sklearn_lof(X, k=30, contamination=0.05):
+    from sklearn.neighbors import LocalOutlierFactor
+    labels = LocalOutlierFactor(n_neighbors=k, contamination=contamination).fit_predict(np.asarray(X))
+    return {i for i in range(len(X)) if labels[i] == -1}
+
+
+def _flagged(mask):
+    return [set(torch.nonzero(row).flatten().tolist()) for row in mask]
+
+
+def test_release_lof_equals_its_formula_and_sklearn_lof_is_sklearns_on_random_tokens():
+    """Issue 24: SC-CLIP's LOF (the default) against a token-by-token computation of its formula; lof='sklearn'
+    against scikit-learn; the two flag as many tokens, often not the same ones."""
+    from reclip_mmseg.clip.self_calibration import lof_outliers, release_lof_scores
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.randn(8, 60, 16, generator=g) * torch.rand(8, 60, 1, generator=g).add(0.5)  # 8 images
+    release, sk = _flagged(lof_outliers(tokens)), _flagged(lof_outliers(tokens, 'sklearn'))
+    scores = release_lof_scores(tokens, 30)
+    disagree = 0
+    for b in range(len(tokens)):
+        ref_scores, ref_flags = _release_lof_by_loop(tokens[b].numpy())
+        np.testing.assert_allclose(scores[b].numpy(), ref_scores, rtol=1e-9)
+        assert release[b] == ref_flags and len(ref_flags) == 3  # 5 % of 60: above the 0.95 quantile
+        assert sk[b] == _sklearn_lof(tokens[b].numpy())
+        disagree += release[b] != sk[b]
+    assert disagree >= 2  # the switch matters
+
+
+def test_constructed_points_where_release_and_sklearn_lof_flag_different_tokens():
+    """0, 3, 4, 7, 9, 11 on a line, k = 2, one token flagged. 9's own neighbours (7, 11) are close (k-dist 2) but
+    theirs are not (3, 4): scikit-learn's reach distance takes the neighbours' k-distance, so 9 looks sparse there
+    (LOF (3.5/2.5 + 3.5/3)/2 = 1.28, the largest); the release uses 9's own k-distance, so 9 looks dense
+    (LOF 0.35) and the end point 11 (squared k-dist 16 against its neighbours' 4 and 9) is flagged instead
+    (LOF (16/4 + 16/9)/2 = 2.89)."""
+    from reclip_mmseg.clip.self_calibration import lof_outliers, release_lof_scores
+    pts = torch.tensor([0., 3., 4., 7., 9., 11.]).view(1, 6, 1)
+    ref_scores, ref_flags = _release_lof_by_loop(pts[0].numpy(), k=2)
+    assert ref_flags == {5} and _sklearn_lof(pts[0].numpy(), k=2) == {4}
+    assert ref_scores[5] == pytest.approx(26 / 9) and ref_scores[4] == pytest.approx(0.35, abs=0.01)
+    torch.testing.assert_close(release_lof_scores(pts, 2)[0], torch.from_numpy(ref_scores))
+    assert _flagged(lof_outliers(pts, 'release', n_neighbors=2)) == [{5}]
+    assert _flagged(lof_outliers(pts, 'sklearn', n_neighbors=2)) == [{4}]
+    # the same points as 8-dimensional tokens (a rotation keeps every distance)
+    rot = torch.linalg.qr(torch.randn(8, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64))[0]
+    tokens = (F.pad(pts.double(), (0, 7)) @ rot).float()
+    assert _flagged(lof_outliers(tokens, n_neighbors=2)) == [{5}]
+    assert _flagged(lof_outliers(tokens, 'sklearn', n_neighbors=2)) == [{4}]
+
+
+def _deep_tiny_from_config(**backbone):
+    """The backbone of the shipped sc_clip config, built through the registry, on the 12-block tiny CLIP."""
+    from mmengine.config import Config
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(f'{ROOT}/{SC_CLIP_CONFIG}').model.backbone
+    cfg.update(clip=dict(DEEP_TINY), **backbone)
+    return MODELS.build(cfg)
+
+
 @pytest.fixture(scope='module')
 def deep_tiny():
     """reclip-tiny-deep: 12 vision blocks as ViT-B (the published block indices need its depth), untrained."""
-    clip = dict(model_name='reclip-tiny-deep', pretrained=None)
-    return {m: CLIPViT(clip=clip, dense_mode=m) for m in ('sc_clip', 'sfp')}
+    models = {m: CLIPViT(clip=DEEP_TINY, dense_mode=m) for m in ('sc_clip', 'sfp')}
+    models['sc_clip_sklearn'] = _deep_tiny_from_config(lof='sklearn')
+    return models
 
 
-def _self_calibrated_by_hand(model, x, mode):
-    from sklearn.neighbors import LocalOutlierFactor
+def _self_calibrated_by_hand(model, x, mode, lof='release'):
+    """The dense output and the flagged tokens."""
     visual = model.visual
     L = len(visual.transformer.resblocks)
     out = visual.forward_intermediates(x, indices=list(range(L - 1)), output_fmt='NLC', intermediates_only=True,
@@ -200,8 +283,8 @@ def _self_calibrated_by_hand(model, x, mode):
 
     # 1. outliers of block 11's output
     if mode == 'sc_clip':
-        lof = LocalOutlierFactor(n_neighbors=30, contamination=0.05).fit_predict(feats[10][1:].numpy())
-        outliers = {i for i in range(N) if lof[i] == -1}
+        tokens = feats[10][1:].numpy()
+        outliers = _release_lof_by_loop(tokens)[1] if lof == 'release' else _sklearn_lof(tokens)
     else:
         parts = qkv(11, feats[9])
         A = sum(torch.softmax(parts[3 * i] @ parts[3 * i + 1].t() / math.sqrt(d), -1) for i in range(heads)) / heads
@@ -263,6 +346,23 @@ def test_self_calibrated_modes_equal_their_pipeline_computed_by_hand(deep_tiny, 
     torch.testing.assert_close(deep_tiny[mode](x).dense, ref, rtol=1e-4, atol=1e-4)
     other = deep_tiny[mode](torch.randn(2, 3, 96, 128))  # batch of 2, non-square grid
     assert other.dense.shape == (2, 64, 6, 8) and torch.isfinite(other.dense).all()
+
+
+def test_lof_switch_reaches_the_dense_output_from_the_config(deep_tiny):
+    """model.backbone.lof: the shipped sc_clip config's backbone (default: SC-CLIP's LOF) and the same with
+    lof='sklearn', built through the registry, each equal to the pipeline computed by hand with the tokens its own
+    LOF flags (the two sets differ on this image); a bad value is refused, naming the key and the choices."""
+    torch.manual_seed(2)
+    x = torch.randn(1, 3, 224, 224)
+    default, sklearn = _deep_tiny_from_config(), deep_tiny['sc_clip_sklearn']
+    assert default.lof == 'release' and sklearn.lof == 'sklearn'
+    ref_release, flagged_release = _self_calibrated_by_hand(default.clip_model, x, 'sc_clip', 'release')
+    ref_sklearn, flagged_sklearn = _self_calibrated_by_hand(sklearn.clip_model, x, 'sc_clip', 'sklearn')
+    assert flagged_release != flagged_sklearn and len(flagged_release) == len(flagged_sklearn) == 10
+    torch.testing.assert_close(default(x).dense, ref_release, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(sklearn(x).dense, ref_sklearn, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match=r"model\.backbone\.lof.*\('release', 'sklearn'\), got 'scikit'"):
+        _deep_tiny_from_config(lof='scikit')
 
 
 def test_self_calibrated_modes_refuse_depths_without_published_constants():
