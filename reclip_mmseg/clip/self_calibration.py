@@ -7,7 +7,9 @@ Both share one skeleton over the outputs of blocks 1..L-1 (ViT-B/16: L = 12; 1-i
    see :func:`release_lof_scores`: squared Euclidean distances, the reach distance taken from the point's own
    k-distance), or scikit-learn's (``lof='sklearn'``); an outlier with no valid neighbour is kept.
    SFP: the class token attends to patch i more than i attends to itself, ``1.5·A[cls, i] > A[i, i]`` in block
-   L-1's head-averaged attention, the 10 largest ``A[cls, i]``; an outlier with no valid neighbour is kept;
+   L-1's head-averaged attention, the 10 largest ``A[cls, i]``; an outlier with no valid neighbour becomes a zero
+   vector (its neighbour sum over zero neighbours, as SFP's release computes it), whose cosine similarity is taken
+   as 0 with the other tokens and 1 with itself (where the release's 0/0 would make the whole image NaN);
 2. ``S_raw`` = cosine self-similarity of block ``pre``'s repaired patch tokens; ``S`` = ``S_raw`` with entries
    below beta = 0.4 set to 0; the patch tokens entering the last block become ``rownorm(S) X``
    (rows divided by their sum + 1e-6);
@@ -31,6 +33,8 @@ BETA = 0.4
 M_SCALE = 3.0
 LOF_NEIGHBOURS, LOF_CONTAMINATION = 30, 0.05
 LOF_VARIANTS = ('release', 'sklearn')  # the first is the default
+ISOLATED_RULES = ('keep', 'zero')  # what repair() does with an outlier that has no valid neighbour
+ISOLATED_BY_MODE = {'sc_clip': 'keep', 'sfp': 'zero'}  # as each release does
 SFP_TOP_OUTLIERS, SFP_RATIO = 10, 1.5
 # depth -> (pre block, post block, multi-level blocks, class-token weight); blocks 1-indexed
 CONSTANTS_BY_DEPTH = {12: (9, 4, tuple(range(4, 11)), 0.3), 24: (16, 6, tuple(range(8, 20)), 0.1)}
@@ -120,8 +124,12 @@ def attention_outliers(attn: torch.Tensor, top: int = SFP_TOP_OUTLIERS, ratio: f
     return out & (score > -1.0)
 
 
-def repair(patches: torch.Tensor, outliers: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """Outlier tokens (B, N, W) replaced by the mean of their valid 3x3 neighbours (in the grid, not outliers)."""
+def repair(patches: torch.Tensor, outliers: torch.Tensor, h: int, w: int, isolated: str = 'keep') -> torch.Tensor:
+    """Outlier tokens (B, N, W) replaced by the mean of their valid 3x3 neighbours (in the grid, not outliers).
+    An outlier with no valid neighbour is kept (``isolated='keep'``, SC-CLIP's release) or set to zero
+    (``isolated='zero'``, SFP's release)."""
+    if isolated not in ISOLATED_RULES:
+        raise ValueError(f'repair: isolated must be one of {ISOLATED_RULES}, got {isolated!r}')
     B, N, W = patches.shape
     keep = (~outliers).to(patches.dtype).view(B, 1, h, w)
     grid = patches.transpose(1, 2).reshape(B, W, h, w) * keep
@@ -129,14 +137,25 @@ def repair(patches: torch.Tensor, outliers: torch.Tensor, h: int, w: int) -> tor
     ring[..., 1, 1] = 0
     total = F.conv2d(grid.reshape(B * W, 1, h, w), ring, padding=1).view(B, W, h, w)
     count = F.conv2d(keep, ring, padding=1)
-    replace = outliers.view(B, 1, h, w) & (count > 0)
+    replace = outliers.view(B, 1, h, w)
+    if isolated == 'keep':
+        replace = replace & (count > 0)
     original = patches.transpose(1, 2).reshape(B, W, h, w)
+    # no valid neighbour: total = 0, so the replacement is the zero vector
     return torch.where(replace, total / count.clamp(min=1), original).flatten(2).transpose(1, 2)
 
 
 def cosine_similarity(patches: torch.Tensor) -> torch.Tensor:
+    """(B, N, N) cosine similarity of the tokens (B, N, W). A zero token (an SFP outlier without a valid neighbour,
+    see :func:`repair`) has similarity 0 with every other token and 1 with itself: SFP's release divides it by its
+    zero norm (0/0, NaN that spreads through the aggregations to the whole image); self-similarity 1 keeps its row
+    of ``M`` finite and leaves every other token's similarities as they are."""
     f = F.normalize(patches, dim=-1)
-    return f @ f.transpose(1, 2)
+    sim = f @ f.transpose(1, 2)
+    zero = patches.abs().amax(dim=-1) == 0  # (B, N)
+    if zero.any():
+        sim = sim + torch.diag_embed(zero.to(sim.dtype))
+    return sim
 
 
 def thresholded(sim: torch.Tensor) -> torch.Tensor:
@@ -186,8 +205,9 @@ def self_calibrated_tokens(blocks: Sequence, outputs: List[torch.Tensor], h: int
         outliers = lof_outliers(patches, lof)
     else:  # block L-1's attention, from its input (block L-2's output)
         outliers = attention_outliers(head_averaged_attention(blocks[-2], outputs[-2]))
-    patches = repair(patches, outliers, h, w)
-    s_raw = cosine_similarity(repair(outputs[pre_block - 1][:, 1:], outliers, h, w))
+    isolated = ISOLATED_BY_MODE[mode]
+    patches = repair(patches, outliers, h, w, isolated)
+    s_raw = cosine_similarity(repair(outputs[pre_block - 1][:, 1:], outliers, h, w, isolated))
     s_pre = thresholded(s_raw)
     m_logits = similarity_logits(s_raw if mode == 'sc_clip' else s_pre)
     s_post = thresholded(cosine_similarity(outputs[post_block - 1][:, 1:]))

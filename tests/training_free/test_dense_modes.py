@@ -238,6 +238,43 @@ def test_constructed_points_where_release_and_sklearn_lof_flag_different_tokens(
     assert _flagged(lof_outliers(tokens, 'sklearn', n_neighbors=2)) == [{4}]
 
 
+def _isolated_case(h=4, w=5, width=3):
+    """Outliers: the 3x3 block in the top-left corner of an h x w grid. (0, 0), (0, 1), (1, 0) and (1, 1) have no
+    valid neighbour (every neighbour inside the grid is an outlier); the other five touch row 3 or column 3."""
+    torch.manual_seed(0)
+    patches = torch.randn(1, h * w, width)
+    outliers = torch.zeros(1, h * w, dtype=torch.bool)
+    for y in range(3):
+        for x in range(3):
+            outliers[0, y * w + x] = True
+    return patches, outliers, {0, 1, w, w + 1}
+
+
+def test_repair_keeps_or_zeroes_an_outlier_whose_neighbours_are_all_outliers():
+    """Issue 24: SFP's release zeroes an outlier without a valid neighbour (its neighbour sum over zero
+    neighbours), SC-CLIP's keeps it; the other outliers get their valid neighbours' mean in both."""
+    from reclip_mmseg.clip.self_calibration import ISOLATED_BY_MODE, repair
+    assert ISOLATED_BY_MODE == {'sc_clip': 'keep', 'sfp': 'zero'}
+    h, w = 4, 5
+    patches, outliers, isolated = _isolated_case(h, w)
+    kept, zeroed = repair(patches, outliers, h, w, 'keep')[0], repair(patches, outliers, h, w, 'zero')[0]
+    for i in range(h * w):
+        y, x = divmod(i, w)
+        valid = [(y + a) * w + x + b for a in (-1, 0, 1) for b in (-1, 0, 1) if (a, b) != (0, 0)
+                 and 0 <= y + a < h and 0 <= x + b < w and not outliers[0, (y + a) * w + x + b]]
+        if i in isolated:
+            assert not valid
+            assert torch.equal(kept[i], patches[0, i]) and torch.equal(zeroed[i], torch.zeros(3))
+        elif outliers[0, i]:
+            assert valid
+            torch.testing.assert_close(kept[i], patches[0, valid].mean(0))
+            torch.testing.assert_close(zeroed[i], kept[i])
+        else:
+            assert torch.equal(kept[i], patches[0, i]) and torch.equal(zeroed[i], patches[0, i])
+    with pytest.raises(ValueError, match="isolated must be one of"):
+        repair(patches, outliers, h, w, 'drop')
+
+
 def _deep_tiny_from_config(**backbone):
     """The backbone of the shipped sc_clip config, built through the registry, on the 12-block tiny CLIP."""
     from mmengine.config import Config
@@ -255,8 +292,10 @@ def deep_tiny():
     return models
 
 
-def _self_calibrated_by_hand(model, x, mode, lof='release'):
-    """The dense output and the flagged tokens."""
+def _self_calibrated_by_hand(model, x, mode, lof='release', outliers=None, isolated=None):
+    """The dense output and the flagged tokens; ``outliers`` (a set) replaces the detection, ``isolated`` ('keep'
+    or 'zero') the mode's rule for an outlier without a valid neighbour (SC-CLIP keeps it, SFP zeroes it)."""
+    isolated = isolated or ('zero' if mode == 'sfp' else 'keep')
     visual = model.visual
     L = len(visual.transformer.resblocks)
     out = visual.forward_intermediates(x, indices=list(range(L - 1)), output_fmt='NLC', intermediates_only=True,
@@ -282,7 +321,9 @@ def _self_calibrated_by_hand(model, x, mode, lof='release'):
                 for Wx, bx in ((Wq, bq), (Wk, bk), (Wv, bv))]
 
     # 1. outliers of block 11's output
-    if mode == 'sc_clip':
+    if outliers is not None:
+        pass
+    elif mode == 'sc_clip':
         tokens = feats[10][1:].numpy()
         outliers = _release_lof_by_loop(tokens)[1] if lof == 'release' else _sklearn_lof(tokens)
     else:
@@ -299,11 +340,18 @@ def _self_calibrated_by_hand(model, x, mode, lof='release'):
                   and 0 <= y + a < h and 0 <= xx + b < w and (y + a) * w + xx + b not in outliers]
             if nb:
                 fixed[i] = tokens[nb].mean(0)
+            elif isolated == 'zero':
+                fixed[i] = 0
         return fixed
 
-    def cos(t):
-        t = t / t.norm(dim=-1, keepdim=True)
-        return t @ t.t()
+    def cos(t):  # a zero token (SFP's isolated outlier): similarity 0 with the others, 1 with itself
+        n = t.norm(dim=-1, keepdim=True)
+        u = torch.where(n > 0, t / n, torch.zeros_like(t))
+        c = u @ u.t()
+        for i in range(len(t)):
+            if n[i] == 0:
+                c[i, i] = 1.0
+        return c
 
     def agg(t, s):
         return (s / (s.sum(-1, keepdim=True) + 1e-6)) @ t
@@ -363,6 +411,31 @@ def test_lof_switch_reaches_the_dense_output_from_the_config(deep_tiny):
     torch.testing.assert_close(sklearn(x).dense, ref_sklearn, rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match=r"model\.backbone\.lof.*\('release', 'sklearn'\), got 'scikit'"):
         _deep_tiny_from_config(lof='scikit')
+
+
+@pytest.mark.parametrize('mode', ['sc_clip', 'sfp'])
+def test_an_outlier_without_valid_neighbours_is_kept_by_sc_clip_and_zeroed_by_sfp(deep_tiny, mode, monkeypatch):
+    """The pipeline with a constructed outlier set (3x3 blocks in the grid's corner and inside it: five outliers
+    without a valid neighbour, the corner block's 2x2 and the inner block's centre) against the pipeline by hand."""
+    from reclip_mmseg.clip import self_calibration
+    from reclip_mmseg.clip.self_calibration import ISOLATED_BY_MODE
+    h = w = 14
+    chosen = {y * w + x for y in range(3) for x in range(3)} | {y * w + x for y in range(6, 9) for x in range(6, 9)}
+
+    def fixed(tokens, *args, **kwargs):  # (B, N, W) patch tokens or (B, 1 + N, 1 + N) attention
+        mask = torch.zeros(tokens.shape[0], h * w, dtype=torch.bool)
+        mask[:, sorted(chosen)] = True
+        return mask
+    monkeypatch.setattr(self_calibration, 'lof_outliers', fixed)
+    monkeypatch.setattr(self_calibration, 'attention_outliers', fixed)
+    torch.manual_seed(2)
+    x = torch.randn(1, 3, 224, 224)
+    ref, _ = _self_calibrated_by_hand(deep_tiny[mode].clip_model, x, mode, outliers=chosen)
+    assert torch.isfinite(ref).all()  # a zeroed token's cosine: 0 with the others, 1 with itself (not 0/0)
+    torch.testing.assert_close(deep_tiny[mode](x).dense, ref, rtol=1e-4, atol=1e-4)
+    other_rule = {'keep': 'zero', 'zero': 'keep'}[ISOLATED_BY_MODE[mode]]
+    other, _ = _self_calibrated_by_hand(deep_tiny[mode].clip_model, x, mode, outliers=chosen, isolated=other_rule)
+    assert not torch.allclose(ref, other, atol=1e-3)  # the rule reaches the output
 
 
 def test_self_calibrated_modes_refuse_depths_without_published_constants():
