@@ -12,11 +12,12 @@ train:      seconds per training iteration at --batch x --size against the bare 
             peak memory (CPU: process RSS high-water mark; CUDA: max allocated).
 hypotheses: windows/s and s/image at 500x375, batched vs one window at a time (votes must be identical).
 hypotheses_scale: (a ReCLIP++ config: its window) tools/gen_hypotheses.py's path on --hyp-images synthetic 500x375
-            JPEGs: the per-image serial loop (decode in the main thread, one image's windows batched alone) against
+            JPEGs: the per-image serial loop (decode in the main thread, one image's windows batched alone) and
             the DataLoader path (--hyp-workers, windows batched across images, part file + merge), each per window
-            against the floor (one forward of --hyp-batch preprocessed windows); 1 against --hyp-ranks ranks (gloo,
-            spawned processes sharing the images and the CPU threads; same file bytes?); GFLOP per window; and
-            the projected time for COCO-Stuff-164k train (118,287 images at 480x640) on one and eight devices.
+            against the floor (as many preprocessed windows, on the device, in forwards of --hyp-batch), the three
+            timed --hyp-repeats times round-robin; 1 against --hyp-ranks ranks (gloo, spawned processes sharing the
+            images and the CPU threads; same file bytes?); the projected time for COCO-Stuff-164k train (118,287
+            images at 480x640) on one and eight devices from the DataLoader path's time per window.
 query:      building the Query embeddings (C x 85 templates): truncated batched encoding vs plain encode_text.
 prompt:     Reference prompt forward+backward: shared prefix vs the plain 77-token pass.
 dense:      each --dense-mode (default: all) of CLIPViT + the Query head, whole image at the config's test scale
@@ -283,7 +284,6 @@ def bench_hypotheses_scale(args, clip, device):
     import shutil
     import tempfile
     import torch.multiprocessing as mp
-    from torch.utils.flop_counter import FlopCounterMode
     from reclip_mmseg.clip import CLIPViT, VOCABULARIES
     from reclip_mmseg.datasets import WindowClassifier, generate_hypotheses
     from reclip_mmseg.datasets.from_config import hypothesis_params
@@ -305,12 +305,14 @@ def bench_hypotheses_scale(args, clip, device):
         side, step = resolve_window(375, 500, params['window_size'], params['window_stride'])
         boxes = window_boxes(375, 500, side, step, params['window_cover'])
         windows = len(boxes) * len(paths)
-        # the floor: one forward of a full batch of preprocessed windows, per window
-        crops = torch.rand(args.hyp_batch, 3, classifier.input_size, classifier.input_size)
-        floor = timed(lambda: classifier.top1(crops), args.repeats, args.warmup, device) / args.hyp_batch
-        with FlopCounterMode(display=False) as flops:
-            classifier.top1(crops[:1])
-        gflop = flops.get_total_flops() / 1e9
+        # the floor: the same number of windows, already preprocessed and on the device, in forwards of --hyp-batch
+        crops = torch.rand(args.hyp_batch, 3, classifier.input_size, classifier.input_size, device=device)
+
+        def floor():
+            for i in range(0, windows, args.hyp_batch):
+                classifier.top1(crops[:min(args.hyp_batch, windows - i)])
+        for _ in range(args.warmup):
+            classifier.top1(crops)
 
         def serial():  # today's per-image path: decode in this thread, one image's windows batched alone
             labels = {}
@@ -326,20 +328,14 @@ def bench_hypotheses_scale(args, clip, device):
             os.remove(out)
             return labels
 
-        def sync():
-            if device.type == 'cuda':
-                torch.cuda.synchronize()
-        sync()
-        t = time.perf_counter()
-        serial_labels = serial()
-        sync()
-        t_serial = time.perf_counter() - t
-        t = time.perf_counter()
-        loader_labels = loader()
-        sync()
-        t_loader = time.perf_counter() - t
+        labels = {}
+        # each timed --hyp-repeats times, round-robin with the others (a busy machine's drift hits all alike)
+        passes = timed_interleaved(dict(floor=floor, serial=lambda: labels.update(serial=serial()),
+                                        loader=lambda: labels.update(loader=loader())), args.hyp_repeats, 0, device)
+        t_serial, t_loader, floor = passes['serial'], passes['loader'], passes['floor'] / windows
+        serial_labels, loader_labels = labels['serial'], labels['loader']
         result = dict(images=len(paths), image=[375, 500], window=side, stride=step, windows_per_image=len(boxes),
-                      batch=args.hyp_batch, workers=workers, precision=precision, gflop_per_window=gflop,
+                      batch=args.hyp_batch, workers=workers, precision=precision,
                       floor_s_per_window=floor, serial_s_per_window=t_serial / windows,
                       loader_s_per_window=t_loader / windows, serial_ratio_vs_floor=t_serial / windows / floor,
                       loader_ratio_vs_floor=t_loader / windows / floor, serial_images_per_s=len(paths) / t_serial,
@@ -642,6 +638,7 @@ def main():
     parser.add_argument('--hyp-images', type=int, default=4, help='hypotheses_scale: synthetic 500x375 JPEGs')
     parser.add_argument('--hyp-workers', type=int, help='hypotheses_scale: DataLoader workers (default min(4, CPUs))')
     parser.add_argument('--hyp-ranks', type=int, default=2, help='hypotheses_scale: ranks compared with 1 (< 2: skip)')
+    parser.add_argument('--hyp-repeats', type=int, default=1, help='hypotheses_scale: passes of each path (median)')
     parser.add_argument('--autocast', choices=['none', 'bf16', 'fp16'], default='none',
                         help='run the timed work under torch.autocast with this dtype (default: off, fp32)')
     parser.add_argument('--out', help='write the JSON result here too')

@@ -115,10 +115,11 @@ def test_benchmark_tool_reports_every_mode_with_same_run_baselines(tmp_path):
     assert r['query']['classes'] == 27 and r['query']['prompts'] == 27 * 85 and r['query']['speedup'] > 0
     assert r['prompt']['classes'] == 27 and r['prompt']['speedup'] > 0
     dense = r['dense']['ratio_vs_maskclip']
-    assert set(dense) == {f'{m}/{k}' for m in ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip')
+    assert set(dense) == {f'{m}/{k}' for m in ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip', 'cliper')
                           for k in ('whole', 'slide')}
     assert dense['maskclip/whole'] == 1.0 and all(v > 0 for v in dense.values())
-    assert set(r['dense']['skipped']) == {'sc_clip', 'sfp'}  # the tiny CLIP has 2 blocks, not ViT-B's 12
+    # the tiny CLIP has 2 blocks: not ViT-B's 12 (sc_clip, sfp, resclip), fewer than GEM's 6 + 1
+    assert set(r['dense']['skipped']) == {'sc_clip', 'sfp', 'resclip', 'gem'}
 
 
 def test_benchmark_hypotheses_scale_mode_times_both_paths_against_the_floor_and_projects_coco(tmp_path):
@@ -133,7 +134,7 @@ def test_benchmark_hypotheses_scale_mode_times_both_paths_against_the_floor_and_
     r = json.load(open(out))['hypotheses_scale']
     assert r['identical_labels'] and (r['window'], r['stride'], r['windows_per_image']) == (85, 42, 70)
     assert all(r[k] > 0 for k in ('floor_s_per_window', 'serial_ratio_vs_floor', 'loader_ratio_vs_floor',
-                                  'loader_speedup_vs_serial', 'gflop_per_window'))
+                                  'loader_speedup_vs_serial'))
     p = r['projection']
     assert p['windows_per_image'] == 140 and p['windows'] == 118_287 * 140  # 480x640, release enumeration
     assert p['hours_eight_devices'] == pytest.approx(p['hours_one_device'] / 8)

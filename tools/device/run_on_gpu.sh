@@ -68,6 +68,11 @@ if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
   bench train_336_c150 configs/reclip_pp/reclip-pp_vit-b16_80k_ade20k.py --mode train --num-classes 150 --size 336
   bench train_512_c150 configs/reclip_pp/reclip-pp_vit-b16_80k_ade20k.py --mode train --num-classes 150 --size 512
   bench hypotheses configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py --mode hypotheses --hyp-batch 64
+  # tools/gen_hypotheses.py's path at COCO-Stuff's window, fp16 as the tool's CUDA default: serial vs DataLoader,
+  # 1 vs 2 ranks (on one GPU they share it), and the COCO-Stuff-164k projection (docs/speed.md)
+  if [[ $GPU == 1 ]]; then HYP="--hyp-images 256 --hyp-batch 256 --autocast fp16"; else HYP="--hyp-images 2 --hyp-batch 16"; fi
+  # shellcheck disable=SC2086
+  bench hypotheses_scale configs/reclip_pp/reclip-pp_vit-b16_80k_cocostuff27.py --mode hypotheses_scale --num-classes 27 $HYP
   bench query configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py --mode query --num-classes 20
   bench prompt configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py --mode prompt --num-classes 150
   bench dense configs/training_free/maskclip_vit-b16_voc20.py --mode dense
