@@ -6,8 +6,8 @@ one dataset, as a table.
 DATASET is a name of configs/training_free/_base_/ (voc20, context59, ade20k, cityscapes, cocostuff27, cocoobject, ...).
 Each mode runs configs/training_free/{mode}_vit-b16_{DATASET}.py through MMEngine's Runner with IoUMetric and BiasMetric.
 The numbers mean something only with real CLIP weights; on the tiny CLIP the table says so. A mode that cannot
-run on the given CLIP (sc_clip and sfp need ViT-B's 12 blocks; the 2-block reclip-tiny has 2, reclip-tiny-deep
-12) gets a 'not run' row with the reason, and the table of the modes that ran is still written (exit status 1
+run on the given CLIP (sc_clip, sfp and resclip need ViT-B's 12 blocks, gem at least 7; the 2-block reclip-tiny
+has 2, reclip-tiny-deep 12) gets a 'not run' row with the reason, and the table of the modes that ran is still written (exit status 1
 when no mode ran).
 """
 import argparse

@@ -1,7 +1,7 @@
 """``CLIPViT``: the frozen CLIP image tower with MaskCLIP's dense path (docs/reclip_pp.md §1)."""
 import copy
 import warnings
-from typing import NamedTuple, Optional
+from typing import Callable, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -9,12 +9,24 @@ from mmseg.registry import MODELS
 
 from ..utils.lru import GridCache
 from .loader import FrozenCLIPModule
+from . import cliper as cliper_mode
+from . import gem as gem_mode
+from . import resclip as resclip_mode
 from .positions import interpolate_pos_embed, patch_embed
-from .self_calibration import check_lof, constants_for_depth, heads_qkv, self_calibrated_tokens
+from .self_calibration import (block_with_attention, check_lof, constants_for_depth, heads_qkv,
+                               self_calibrated_tokens)
 
 
-DENSE_MODES = ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip', 'sc_clip', 'sfp')
+DENSE_MODES = ('maskclip', 'vanilla', 'sclip', 'clearclip', 'naclip', 'sc_clip', 'sfp', 'resclip', 'cliper', 'gem')
 SELF_CALIBRATED_MODES = ('sc_clip', 'sfp')
+
+
+def _mode_settings(name: str, defaults: dict, given: Optional[dict]) -> dict:
+    unknown = set(given or {}) - set(defaults)
+    if unknown:
+        raise ValueError(f'CLIPViT.{name} (model.backbone.{name}): unknown keys {sorted(unknown)}; known: '
+                         f'{sorted(defaults)}')
+    return {**defaults, **(given or {})}
 
 
 class CLIPFeatures(NamedTuple):
@@ -22,6 +34,9 @@ class CLIPFeatures(NamedTuple):
     dense: torch.Tensor  # F (B, D, h, w), L2-normalised per pixel
     pos: torch.Tensor  # P (1, W, h, w), raw interpolated patch positional embedding (image-independent)
     global_embed: Optional[torch.Tensor]  # (B, D), unnormalised, as open_clip's encode_image
+    # (B, C, h, w) class scores made inside the tower by a mode that fuses at the class level ('cliper'); they
+    # replace the head's cosine logits. None for every other mode.
+    scores: Optional[torch.Tensor] = None
 
 
 @MODELS.register_module()
@@ -41,20 +56,40 @@ class CLIPViT(FrozenCLIPModule):
             value path above, ReCLIP++'s feature), 'vanilla' (CLIP as trained), 'sclip' (q-q + k-k attention,
             residual and MLP kept), 'clearclip' (q-q attention, no residual/MLP), 'naclip' (k-k attention plus a
             Gaussian neighbourhood term, no residual/MLP), 'sc_clip' and 'sfp' (self-calibrated multi-step
-            pipelines, see ``self_calibration.py``). The global embedding and ``P`` do not depend on it.
+            pipelines, see ``self_calibration.py``), 'resclip' (RCS + semantic feedback, two last-block passes,
+            ``resclip.py``), 'cliper' (CLIPer without its diffusion refinement: fused early-layer attention, the
+            last block on every layer's input, class maps fused over the layers, ``cliper.py``), 'gem' (GEM's
+            self-self attention path over the last blocks, ``gem.py``). 'resclip' and 'cliper' classify inside
+            the tower: ``forward`` needs the class embeddings (``text``), which ``CLIPSegmentor`` passes from its
+            head. The global embedding and ``P`` do not depend on the mode.
         naclip_sigma: NACLIP's Gaussian width in patches.
         trainable: fine-tune the image tower (the paper's Table VI ablation, a negative result: VOC 1.2 mIoU).
             The tower is then a copy owned by this module: in its parameters, optimiser and checkpoints.
         lof: SC-CLIP's outlier detector (``dense_mode='sc_clip'`` only): 'release' (default, the authors' Local
             Outlier Factor: squared distances, reach distance from the token's own k-distance) or 'sklearn'
             (scikit-learn's ``LocalOutlierFactor``); see ``self_calibration.lof_outliers``.
+        resclip: ResCLIP's constants (``dense_mode='resclip'`` only), any of: ``base`` ('naclip', the release's,
+            default; or 'clearclip': the base attention of both passes), ``tau_r``, ``lambda_r`` (RCS), ``tau_s``,
+            ``lambda_s`` (SFR), ``temp_thd`` (first-pass confidence below which a pixel is labelled class 0),
+            ``sigma`` (the Gaussian of G and of the SFR blur, 5), ``logit_scale`` (first-pass softmax, 40),
+            ``pamr_iterations`` / ``pamr_dilations`` (first-pass PAMR, 10 / (8, 16)), ``sfr`` (False: RCS alone,
+            one pass). Defaults: the release's VOC-20 row; only 12-block ViTs (RCS over blocks 6-9).
+        cliper: CLIPer's constants (``dense_mode='cliper'`` only): ``logit_scale`` (per-layer softmax, 100; the
+            release uses 50 on COCO-Stuff and COCO-Object) and ``attention_thr`` (0.1 on VOC).
+        gem: GEM's constants (``dense_mode='gem'`` only): ``blocks`` (the last 6), ``iterations`` (1),
+            ``temperature`` (None: adaptive).
     """
 
     def __init__(self, clip: Optional[dict] = None, with_global: bool = True, dense_mode: str = 'maskclip',
-                 naclip_sigma: float = 5.0, trainable: bool = False, lof: str = 'release', init_cfg=None):
+                 naclip_sigma: float = 5.0, trainable: bool = False, lof: str = 'release',
+                 resclip: Optional[dict] = None, cliper: Optional[dict] = None, gem: Optional[dict] = None,
+                 init_cfg=None):
         if dense_mode not in DENSE_MODES:
             raise ValueError(f'CLIPViT.dense_mode must be one of {DENSE_MODES}, got {dense_mode!r}')
         check_lof(lof)
+        resclip = _mode_settings('resclip', resclip_mode.DEFAULTS, resclip)
+        cliper = cliper_mode.check_settings(_mode_settings('cliper', cliper_mode.DEFAULTS, cliper))
+        gem = _mode_settings('gem', gem_mode.DEFAULTS, gem)
         super().__init__(clip=clip, init_cfg=init_cfg)
         visual = self.clip_model.visual
         for attr, ok in (('attn_pool', lambda v: v is None), ('proj', lambda v: v is not None),
@@ -63,9 +98,15 @@ class CLIPViT(FrozenCLIPModule):
                 raise ValueError(f"CLIPViT supports CLIP ViTs with class-token pooling and a projection; "
                                  f"'{self.clip_cfg['model_name']}' has visual.{attr}={getattr(visual, attr, None)!r}")
         self.with_global = with_global
+        depth = len(self.clip_model.visual.transformer.resblocks)
         if dense_mode in SELF_CALIBRATED_MODES:
-            constants_for_depth(len(self.clip_model.visual.transformer.resblocks))  # fails early for other depths
+            constants_for_depth(depth)  # fails early for other depths
+        elif dense_mode == 'resclip':
+            resclip_mode.check_settings(resclip, depth)
+        elif dense_mode == 'gem':
+            gem_mode.check_settings(gem, depth)
         self.dense_mode = dense_mode
+        self.resclip, self.cliper, self.gem = resclip, cliper, gem
         self.naclip_sigma = naclip_sigma
         self.lof = lof
         self._gauss_cache = GridCache()
@@ -93,9 +134,13 @@ class CLIPViT(FrozenCLIPModule):
         key = (h, w, pos.device, pos.dtype)
         return self._pos_cache.get(key, lambda: interpolate_pos_embed(pos, h, w))
 
-    def _tokens_before_last_block(self, inputs: torch.Tensor, outputs: Optional[list] = None):
+    def _tokens_before_last_block(self, inputs: torch.Tensor, outputs: Optional[list] = None,
+                                  hook: Optional[Tuple[frozenset, Callable]] = None):
         """Pad, embed and run every block but the last: (B, 1 + h*w, W) batch-first tokens, the interpolated
-        positional embedding and the grid. ``outputs``, if a list, receives every block's output (batch-first)."""
+        positional embedding and the grid. ``outputs``, if a list, receives every block's output (batch-first).
+        ``hook = (blocks, fn)``: each block whose 1-indexed number is in ``blocks`` runs from its weights
+        (``block_with_attention``, the same arithmetic) and ``fn(b, attention, LN1(input))`` receives its per-head
+        attention (B, heads, L, L) and normalised input (batch-first)."""
         visual = self.visual
         x = patch_embed(visual, inputs, self.patch_size)
         B, _, h, w = x.shape
@@ -108,35 +153,85 @@ class CLIPViT(FrozenCLIPModule):
         batch_first = getattr(transformer, 'batch_first', True)
         if not batch_first:
             x = x.transpose(0, 1)
-        for block in transformer.resblocks[:-1]:
-            x = block(x)
+        for b, block in enumerate(transformer.resblocks[:-1], start=1):
+            if hook is not None and b in hook[0]:
+                xb, attn, y = block_with_attention(block, x if batch_first else x.transpose(0, 1))
+                hook[1](b, attn, y)
+                x = xb if batch_first else xb.transpose(0, 1)
+            else:
+                x = block(x)
             if outputs is not None:
                 outputs.append(x if batch_first else x.transpose(0, 1))
         if not batch_first:
             x = x.transpose(0, 1)
         return x, pos, h, w
 
-    def forward(self, inputs: torch.Tensor) -> CLIPFeatures:
+    @property
+    def needs_text(self) -> bool:
+        """Whether ``forward`` needs the class embeddings: 'cliper', and 'resclip' with its semantic feedback."""
+        return self.dense_mode == 'cliper' or (self.dense_mode == 'resclip' and bool(self.resclip['sfr']))
+
+    def forward(self, inputs: torch.Tensor, text: Optional[torch.Tensor] = None,
+                trace: Optional[dict] = None) -> CLIPFeatures:
+        """``text``: the class embeddings (C, D), unit-norm, for the modes that classify inside the tower
+        (``needs_text``; ``CLIPSegmentor`` passes its head's). ``trace``, if a dict, receives the intermediate
+        stages of 'resclip', 'cliper' and 'gem' (for tests)."""
+        if self.needs_text and text is None:
+            raise ValueError(f"CLIPViT(dense_mode={self.dense_mode!r}) classifies inside the tower and needs the class "
+                             f"embeddings: call it as backbone(inputs, text=T) with T (C, D), or build it in a "
+                             f"CLIPSegmentor, which passes its head's")
         with torch.set_grad_enabled(self.trainable and torch.is_grad_enabled()):
-            return self._forward(inputs)
+            return self._forward(inputs, text, trace)
 
-    def _forward(self, inputs: torch.Tensor) -> CLIPFeatures:
+    def _project(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Tokens (B, N, W) -> unit features (B, N, D): ``ln_post``, the visual projection, L2 norm."""
+        return F.normalize(self.visual.ln_post(tokens) @ self.visual.proj, dim=-1)
+
+    def _forward(self, inputs: torch.Tensor, text: Optional[torch.Tensor] = None,
+                 trace: Optional[dict] = None) -> CLIPFeatures:
         visual = self.visual
-        outputs = [] if self.dense_mode in SELF_CALIBRATED_MODES else None
-        x, pos, h, w = self._tokens_before_last_block(inputs, outputs)
+        mode = self.dense_mode
+        blocks = visual.transformer.resblocks
+        depth = len(blocks)
+        outputs = [] if mode in SELF_CALIBRATED_MODES + ('gem',) else None
+        captured = {}
+        hook = None
+        if mode == 'resclip':  # R: the running sum of the attention of blocks 6..9
+            def keep(b, attn, y):
+                captured['rcs'] = attn if 'rcs' not in captured else captured['rcs'] + attn
+            hook = (frozenset(resclip_mode.rcs_blocks(depth)), keep)
+        elif mode == 'cliper':  # A_Σ over blocks 1..L-1, and each block's LN1 output
+            def keep(b, attn, y):
+                captured['attn_sum'] = attn if b == 1 else captured['attn_sum'] + attn
+                captured.setdefault('layers', []).append(y)
+            hook = (frozenset(range(1, depth)), keep)
+        x, pos, h, w = self._tokens_before_last_block(inputs, outputs, hook)
         B = x.shape[0]
-        last = visual.transformer.resblocks[-1]
+        last = blocks[-1]
 
-        if outputs is not None:
-            dense = self_calibrated_tokens(visual.transformer.resblocks, outputs, h, w, self.dense_mode, self.lof)
+        scores = None
+        if mode in SELF_CALIBRATED_MODES:
+            dense = self_calibrated_tokens(blocks, outputs, h, w, mode, self.lof)
+        elif mode == 'resclip':
+            rcs = captured['rcs'] / len(resclip_mode.rcs_blocks(depth))
+            p = self.patch_size
+            image = F.pad(inputs, (0, w * p - inputs.shape[-1], 0, h * p - inputs.shape[-2]))
+            gauss = (self.naclip_gaussian(h, w, x.device, x.dtype, self.resclip['sigma'])
+                     if self.resclip['base'] == 'naclip' else None)
+            dense = resclip_mode.resclip_tokens(last, x, rcs, h, w, image, text, self.resclip, gauss, self._project,
+                                                trace)
+        elif mode == 'cliper':
+            dense, scores = cliper_mode.cliper_outputs(last, captured['layers'] + [x], captured['attn_sum'], h, w,
+                                                       text, self.cliper, self._project, trace)
+        elif mode == 'gem':
+            dense = gem_mode.gem_tokens(blocks, outputs, self.gem, trace)
         else:
             dense = self._dense_tokens(last, x, h, w)
-        dense = visual.ln_post(dense) @ visual.proj
-        dense = F.normalize(dense, dim=-1).transpose(1, 2).reshape(B, -1, h, w)
+        dense = self._project(dense).transpose(1, 2).reshape(B, -1, h, w)
 
         global_embed = self._class_token_path(last, x) if self.with_global else None
         pos_map = pos[1:].t().reshape(1, -1, h, w)
-        return CLIPFeatures(dense.float(), pos_map.float(), global_embed)
+        return CLIPFeatures(dense.float(), pos_map.float(), global_embed, None if scores is None else scores.float())
 
     @torch.no_grad()
     def encode_global(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -165,16 +260,19 @@ class CLIPViT(FrozenCLIPModule):
             out = out + block.ls_2(block.mlp(block.ln_2(out)))
         return out[:, 1:]
 
-    def naclip_gaussian(self, h: int, w: int, device, dtype) -> torch.Tensor:
+    def naclip_gaussian(self, h: int, w: int, device, dtype, sigma: Optional[float] = None) -> torch.Tensor:
         """(1 + h*w, 1 + h*w) NACLIP neighbourhood term: ``exp(-|p_i - p_j|^2 / (2 sigma^2))`` between patch grid
-        positions, 0 in the class token's row and column. Depends on the grid only: cached per grid."""
+        positions, 0 in the class token's row and column (``sigma``: ``naclip_sigma`` unless given). Depends on the
+        grid only: cached per grid."""
+        sigma = self.naclip_sigma if sigma is None else sigma
+
         def make():
             ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64),
                                     indexing='ij')
             pts = torch.stack([ys.flatten(), xs.flatten()], dim=1)
-            gauss = torch.exp(-torch.cdist(pts, pts) ** 2 / (2 * self.naclip_sigma ** 2))
+            gauss = torch.exp(-torch.cdist(pts, pts) ** 2 / (2 * sigma ** 2))
             return F.pad(gauss, (1, 0, 1, 0)).to(device=device, dtype=dtype)
-        return self._gauss_cache.get((h, w, device, dtype), make)
+        return self._gauss_cache.get((h, w, device, dtype, sigma), make)
 
     @staticmethod
     def _value_path(block, x: torch.Tensor) -> torch.Tensor:

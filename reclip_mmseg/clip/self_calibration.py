@@ -54,6 +54,18 @@ def heads_qkv(block, x: torch.Tensor):
     return [t.unflatten(-1, (attn.num_heads, -1)).transpose(1, 2) for t in qkv.chunk(3, dim=-1)]
 
 
+def block_with_attention(block, x: torch.Tensor):
+    """An ordinary CLIP block on batch-first ``x`` (B, L, W), computed from its weights so that its per-head
+    attention ``softmax(s·q kᵀ)`` (B, heads, L, L) comes out too. Returns (output, attention, ``LN1(x)``)."""
+    y = block.ln_1(x)
+    attn = block.attn
+    qkv = F.linear(y, attn.in_proj_weight, attn.in_proj_bias)
+    q, k, v = [t.unflatten(-1, (attn.num_heads, -1)).transpose(1, 2) for t in qkv.chunk(3, dim=-1)]
+    weights = torch.softmax(q @ k.transpose(-1, -2) * q.shape[-1] ** -0.5, dim=-1)
+    out = x + block.ls_1(attn.out_proj((weights @ v).transpose(1, 2).flatten(2)))
+    return out + block.ls_2(block.mlp(block.ln_2(out))), weights, y
+
+
 def check_lof(lof: str) -> str:
     if lof not in LOF_VARIANTS:
         raise ValueError(f"lof (SC-CLIP's outlier detector, model.backbone.lof) must be one of {LOF_VARIANTS}, "

@@ -75,6 +75,10 @@ class CLIPTextHead(BaseDecodeHead):
         self.register_buffer('query_embeds', encoder.class_embeddings(names), persistent=False)
 
     def _features(self, inputs):
+        if getattr(inputs, 'scores', None) is not None:
+            raise ValueError(f"{type(self).__name__} got class scores made inside the image tower (dense_mode='cliper' "
+                             f"fuses its layers at the class level): only MaskCLIPHead uses them; this head would "
+                             f"ignore them and read a single layer's feature")
         return inputs.dense if hasattr(inputs, 'dense') else inputs[0]
 
     def current_query_embeds(self) -> torch.Tensor:

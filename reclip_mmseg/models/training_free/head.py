@@ -10,6 +10,9 @@ class MaskCLIPHead(CLIPTextHead):
     """Training-free MaskCLIP baseline: the Query logits ``L_q`` are the segmentation logits."""
 
     def forward(self, inputs):
+        scores = getattr(inputs, 'scores', None)
+        if scores is not None:  # a dense mode that classifies inside the tower ('cliper'): its class scores
+            return scores
         return self.query_logits(self._features(inputs))
 
     def loss(self, inputs, batch_data_samples: SampleList, train_cfg) -> dict:

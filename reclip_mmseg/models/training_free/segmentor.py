@@ -164,6 +164,15 @@ class CLIPSegmentor(EncoderDecoder):
                                                     self.background_index)
         return seg_logits
 
+    # ----------------------------------------------- dense modes that classify inside the tower (resclip, cliper)
+    def extract_feat(self, inputs: torch.Tensor):
+        """MMSeg's, except that a backbone whose dense mode classifies inside the tower (``needs_text``: ResCLIP's
+        semantic feedback, CLIPer's layer fusion) gets the head's class embeddings."""
+        if not getattr(self.backbone, 'needs_text', False):
+            return super().extract_feat(inputs)
+        x = self.backbone(inputs, text=self.decode_head.current_query_embeds())
+        return self.neck(x) if self.with_neck else x
+
 
 def apply_background_threshold(logits: torch.Tensor, prob_thd: float, logit_scale: float,
                                background_index: int = 0) -> torch.Tensor:

@@ -1,0 +1,4 @@
+# CLIPer (ICCV'25) without its diffusion refinement (early-layer attention fusion, last block on every layer's input) on ade20k, training-free protocol (./_base_/protocol.py): python tools/test.py configs/training_free/cliper_vit-b16_ade20k.py
+_base_ = ['./_base_/ade20k.py']
+# constants: the release's ade20k preset (CLIPer@c05fa41:scripts/config/vit-b-16/ovs_ade150.yaml)
+model = dict(backbone=dict(dense_mode='cliper', cliper=dict(logit_scale=100.0, attention_thr=0.2)))
