@@ -1,6 +1,6 @@
 """Speed and memory of reclip_mmseg, as ratios against baselines measured in the same run.
 
-    python tools/benchmark.py CONFIG [--mode model|inference|train|hypotheses|hypotheses_scale|query|prompt|dense|tagclip|distill|all] [--dense-mode M ...] [--device cpu|cuda]
+    python tools/benchmark.py CONFIG [--mode model|inference|train|hypotheses|hypotheses_scale|query|prompt|dense|tagclip|distill|postprocess|all] [--dense-mode M ...] [--device cpu|cuda]
         [--random-weights] [--autocast bf16] [--num-classes 20] [--batch 8] [--size 336] [--repeats 5] [--warmup 2] [--out r.json]
 
 model:      the two modes below, one after the other.
@@ -17,7 +17,8 @@ hypotheses_scale: (a ReCLIP++ config: its window) tools/gen_hypotheses.py's path
             against the floor (as many preprocessed windows, on the device, in forwards of --hyp-batch), the three
             timed --hyp-repeats times round-robin; 1 against --hyp-ranks ranks (gloo, spawned processes sharing the
             images and the CPU threads; same file bytes?); the projected time for COCO-Stuff-164k train (118,287
-            images at 480x640) on one and eight devices from the DataLoader path's time per window.
+            images at 480x640) on one and eight devices from the DataLoader path's time per window, and the
+            CPU core-hours its loader workers spend (one worker's decode + crop time per image, one thread).
 query:      building the Query embeddings (C x 85 templates): truncated batched encoding vs plain encode_text.
 prompt:     Reference prompt forward+backward: shared prefix vs the plain 77-token pass.
 dense:      each --dense-mode (default: all) of CLIPViT + the Query head, whole image at the config's test scale
@@ -35,6 +36,12 @@ distill:    (a *_distill.py config) one distillation iteration (student forward 
             config's model with the same CLIP, saved to a temporary checkpoint; --student-depth 18/50/101 picks
             the student ResNet (default: the config's). feature_loss_s: the feature-guided L1 at image
             resolution alone, forward + backward (part of the iteration).
+postprocess: (a config whose model is a CLIPSegmentor) end to end at --num-classes (use 171) for a 375x500 original:
+            MMSeg's EncoderDecoder.predict (all C classes resized to the input and to the original, then the
+            argmax) and the class-chunked label maps (test_cfg.class_chunk), each against the bare backbone forward
+            in the same run, labels compared; then the extra peak memory of one prediction of a 512x683 original
+            at C=847 (synthetic names, one template), both paths (CPU: the RSS high-water mark, reset through
+            /proc/self/clear_refs before each; CUDA: max allocated).
 Random weights (--random-weights) are fine for timing. Medians over --repeats after --warmup runs.
 """
 import argparse
@@ -114,9 +121,9 @@ def model_cfg(config, clip, class_names, head_type=None):
 ORIGINAL_IMAGE = (375, 500)  # a VOC-sized original, resized to the config's test scale as MMSeg's pipeline does
 
 
-def test_scale(cfg):
+def test_scale(cfg, original=ORIGINAL_IMAGE):
     """(h, w) of the original image after the config's test Resize (keep ratio), before padding to /16."""
-    H, W = ORIGINAL_IMAGE
+    H, W = original
     for step in cfg.test_dataloader.dataset.pipeline:
         if step.type == 'Resize':
             scale = min(max(step.scale) / max(H, W), min(step.scale) / min(H, W))
@@ -124,7 +131,7 @@ def test_scale(cfg):
     return H, W
 
 
-def samples(B, size, C, train, pad_to=16):
+def samples(B, size, C, train, pad_to=16, original=ORIGINAL_IMAGE):
     """Data samples as MMSeg's test pipeline and SegDataPreProcessor make them: an original image resized to
     ``size`` and padded to a multiple of ``pad_to`` (inference), or crops of ``size`` (training)."""
     h, w = size
@@ -136,7 +143,7 @@ def samples(B, size, C, train, pad_to=16):
             s.set_metainfo(dict(img_shape=size, pad_shape=size, ori_shape=size,
                                 image_level_labels=[b % C, (b + 3) % C]))
         else:
-            s.set_metainfo(dict(img_shape=size, pad_shape=(ph, pw), ori_shape=ORIGINAL_IMAGE,
+            s.set_metainfo(dict(img_shape=size, pad_shape=(ph, pw), ori_shape=original,
                                 padding_size=[0, pw - w, 0, ph - h]))
         out.append(s)
     return out
@@ -288,6 +295,7 @@ def bench_hypotheses_scale(args, clip, device):
     from reclip_mmseg.datasets import WindowClassifier, generate_hypotheses
     from reclip_mmseg.datasets.from_config import hypothesis_params
     from reclip_mmseg.datasets.hypotheses import load_image_rgb, resolve_window, votes_to_labels, window_boxes
+    from reclip_mmseg.datasets.hypothesis_run import HypothesisImages
     params = hypothesis_params(Config.fromfile(args.config), args.config)
     params.pop('derived', None)
     params.pop('batch_size')
@@ -341,6 +349,16 @@ def bench_hypotheses_scale(args, clip, device):
                       loader_ratio_vs_floor=t_loader / windows / floor, serial_images_per_s=len(paths) / t_serial,
                       loader_images_per_s=len(paths) / t_loader, loader_speedup_vs_serial=t_serial / t_loader,
                       identical_labels=serial_labels == loader_labels)
+        # what one loader worker spends per image (decode + crop + preprocess, one thread): the CPU side to feed
+        prep = HypothesisImages(paths, classifier.input_size, **{k: params[k] for k in
+                                                                 ('window_size', 'window_stride', 'window_cover')})
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            result['worker_s_per_image'] = timed(lambda: [prep[i] for i in range(len(prep))], 1, 0,
+                                                 torch.device('cpu')) / len(prep)
+        finally:
+            torch.set_num_threads(threads)
         if args.hyp_ranks > 1:
             seconds, files = {}, {}
             for world in (1, args.hyp_ranks):
@@ -368,6 +386,8 @@ def bench_hypotheses_scale(args, clip, device):
         dataset='COCO-Stuff-164k train', images=COCO_STUFF_164K_TRAIN, image=[h, w], windows_per_image=per_image,
         windows=total, device=str(device), s_per_window=result['loader_s_per_window'],
         hours_one_device=hours, hours_eight_devices=hours / 8,
+        worker_core_hours=COCO_STUFF_164K_TRAIN * result['worker_s_per_image'] * per_image
+        / result['windows_per_image'] / 3600,
         note='DataLoader path\'s measured s/window on this device x windows; eight devices: the images are shared '
              'and nothing is exchanged until the merge, so 1/8 (a GPU figure needs this run on a GPU)')
     return result
@@ -420,6 +440,94 @@ def bench_prompt(args, clip, device):
     t_shared = timed(lambda: run(True), args.repeats, args.warmup, device)
     t_plain = timed(lambda: run(False), max(args.repeats // 2, 1), 1, device)
     return dict(classes=args.num_classes, shared_prefix_s=t_shared, plain_77_s=t_plain, speedup=t_plain / t_shared)
+
+
+LARGE_ORIGINAL = (512, 683)  # an ADE-sized original for the memory row at C = 847
+
+
+def _rss_mb(field):
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f'no {field} in /proc/self/status')
+
+
+def extra_peak_mb(fn, device):
+    """Peak memory ``fn()`` adds to what is held before it: CUDA's max allocated, or on Linux the process's RSS
+    high-water mark, reset first through /proc/self/clear_refs (so two calls in one process are comparable)."""
+    import gc
+    gc.collect()
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device) / 2 ** 20
+        out = fn()
+        torch.cuda.synchronize(device)
+        return out, torch.cuda.max_memory_allocated(device) / 2 ** 20 - before
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')  # VmHWM <- VmRSS
+    before = _rss_mb('VmRSS')
+    out = fn()
+    return out, _rss_mb('VmHWM') - before
+
+
+def bench_postprocess(args, clip, device):
+    """Large vocabularies: end to end at C = --num-classes, MMSeg's post-processing (all classes at once) against
+    the class-chunked label maps, each against the backbone's forward (the floor) in the same run; then the
+    extra peak memory of one prediction at C = 847 on a 512 x 683 original, both paths."""
+    from mmseg.models.segmentors import EncoderDecoder
+    from reclip_mmseg.models.class_chunks import DEFAULT_CLASS_CHUNK
+
+    def paths(model, x, size, C):
+        chunk = args.class_chunk or model.test_cfg.get('class_chunk', None) or DEFAULT_CLASS_CHUNK
+
+        def chunked():
+            model.test_cfg['class_chunk'] = chunk
+            return model.predict(x, samples(1, size, C, False, original=model.original))
+
+        def mmseg():  # EncoderDecoder's predict: all classes resized at once, then postprocess_result
+            return EncoderDecoder.predict(model, x, samples(1, size, C, False, original=model.original))
+        return dict(mmseg=mmseg, chunked=chunked), chunk
+
+    def labels(out):
+        return [s.pred_sem_seg.data for s in out]
+
+    cfg, model = build_model(args, clip, device)
+    model.original = ORIGINAL_IMAGE
+    h, w = test_scale(cfg)
+    x = torch.randn(1, 3, -(-h // 16) * 16, -(-w // 16) * 16, device=device)
+    fns, chunk = paths(model, x, (h, w), args.num_classes)
+    with torch.no_grad():
+        same = all(torch.equal(a, b) for a, b in zip(labels(fns['mmseg']()), labels(fns['chunked']())))
+        t = timed_interleaved(dict(floor=lambda: model.backbone(x), logits=lambda: model._forward(x), **fns),
+                              args.repeats, args.warmup, device)
+    res = dict(num_classes=args.num_classes, original_image=list(ORIGINAL_IMAGE), test_input=list(x.shape[-2:]),
+               class_chunk=chunk, identical_labels=same, seconds=t,
+               ratio_vs_floor=dict(logits=t['logits'] / t['floor'], mmseg_postprocess=t['mmseg'] / t['floor'],
+                                   class_chunked=t['chunked'] / t['floor']))
+    del model
+    # C = 847 (ADE-847's size; synthetic names, one template, so the text side builds in seconds)
+    C = 847
+    cfg, spec = model_cfg(args.config, clip, [f'class number {i}' for i in range(C)])
+    spec.decode_head.text_encoder.templates = ['a photo of a {}.']
+    model = MODELS.build(spec).to(device).eval()
+    model.original = LARGE_ORIGINAL
+    h, w = test_scale(cfg, LARGE_ORIGINAL)
+    x = torch.randn(1, 3, -(-h // 16) * 16, -(-w // 16) * 16, device=device)
+    fns, chunk = paths(model, x, (h, w), C)
+    with torch.no_grad():
+        model.backbone(x)
+        out_mmseg, peak_mmseg = extra_peak_mb(fns['mmseg'], device)
+        out_chunked, peak_chunked = extra_peak_mb(fns['chunked'], device)
+        _, peak_backbone = extra_peak_mb(lambda: model.backbone(x), device)
+    H0, W0 = LARGE_ORIGINAL
+    res[f'memory_C{C}'] = dict(
+        original_image=list(LARGE_ORIGINAL), test_input=list(x.shape[-2:]), class_chunk=chunk,
+        identical_labels=all(torch.equal(a, b) for a, b in zip(labels(out_mmseg), labels(out_chunked))),
+        extra_peak_mb=dict(mmseg_postprocess=peak_mmseg, class_chunked=peak_chunked, backbone_alone=peak_backbone),
+        logits_at_original_mb=dict(all_classes=C * H0 * W0 * 4 / 2 ** 20, one_chunk=chunk * H0 * W0 * 4 / 2 ** 20))
+    return res
 
 
 def bench_dense(args, clip, device):
@@ -623,9 +731,11 @@ def main():
     parser.add_argument('config')
     parser.add_argument('--mode', default='model',
                         choices=['model', 'inference', 'train', 'hypotheses', 'hypotheses_scale', 'query', 'prompt',
-                                 'dense', 'tagclip', 'distill', 'all'])
+                                 'dense', 'tagclip', 'distill', 'postprocess', 'all'])
     parser.add_argument('--student-depth', type=int, choices=[18, 50, 101],
                         help='distill mode: the student ResNet depth (default: the config\'s)')
+    parser.add_argument('--class-chunk', type=int, help='postprocess mode: classes per chunk (default: the config\'s '
+                        'test_cfg.class_chunk, else 64)')
     parser.add_argument('--dense-mode', nargs='+', help="dense modes to time in --mode dense (default: all)")
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--random-weights', action='store_true', help='ViT-B-16 with random weights (timing only)')
@@ -657,7 +767,8 @@ def main():
                   machine=platform.processor() or platform.machine(), clip=clip,
                   cuda=torch.cuda.get_device_name(device) if device.type == 'cuda' else None, autocast=args.autocast)
     dtype = dict(bf16=torch.bfloat16, fp16=torch.float16).get(args.autocast)
-    modes = dict(model=['inference', 'train'], all=['inference', 'train', 'hypotheses', 'query', 'prompt', 'dense']).get(
+    modes = dict(model=['inference', 'train'],
+                 all=['inference', 'train', 'hypotheses', 'query', 'prompt', 'dense', 'postprocess']).get(
         args.mode, [args.mode])
     for mode in modes:
         with torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext():

@@ -120,6 +120,11 @@ def test_benchmark_tool_reports_every_mode_with_same_run_baselines(tmp_path):
     assert dense['maskclip/whole'] == 1.0 and all(v > 0 for v in dense.values())
     # the tiny CLIP has 2 blocks: not ViT-B's 12 (sc_clip, sfp, resclip), fewer than GEM's 6 + 1
     assert set(r['dense']['skipped']) == {'sc_clip', 'sfp', 'resclip', 'gem'}
+    post = r['postprocess']  # MMSeg's all-classes post-processing vs the class-chunked label maps
+    assert post['identical_labels'] and post['memory_C847']['identical_labels']
+    assert set(post['ratio_vs_floor']) == {'logits', 'mmseg_postprocess', 'class_chunked'}
+    peak = post['memory_C847']['extra_peak_mb']  # 847 x 512 x 683 floats at the original alone are 1.1 GB
+    assert peak['mmseg_postprocess'] > 1000 and peak['class_chunked'] < peak['mmseg_postprocess'] / 3, peak
 
 
 def test_benchmark_hypotheses_scale_mode_times_both_paths_against_the_floor_and_projects_coco(tmp_path):
@@ -134,7 +139,7 @@ def test_benchmark_hypotheses_scale_mode_times_both_paths_against_the_floor_and_
     r = json.load(open(out))['hypotheses_scale']
     assert r['identical_labels'] and (r['window'], r['stride'], r['windows_per_image']) == (85, 42, 70)
     assert all(r[k] > 0 for k in ('floor_s_per_window', 'serial_ratio_vs_floor', 'loader_ratio_vs_floor',
-                                  'loader_speedup_vs_serial'))
+                                  'loader_speedup_vs_serial', 'worker_s_per_image'))
     p = r['projection']
     assert p['windows_per_image'] == 140 and p['windows'] == 118_287 * 140  # 480x640, release enumeration
     assert p['hours_eight_devices'] == pytest.approx(p['hours_one_device'] / 8)
