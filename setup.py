@@ -33,7 +33,7 @@ setup(
     description='CLIP-based semantic segmentation without dense labels (ReCLIP++, ReCLIP, training-free dense CLIP, '
                 'TagCLIP) as an MMSegmentation 1.x plugin',
     packages=find_packages(include=['reclip_mmseg', 'reclip_mmseg.*']),
-    package_data={'reclip_mmseg': ['clip/model_configs/*.json']},
+    package_data={'reclip_mmseg': ['clip/model_configs/*.json', 'clip/name_files/*/*.txt']},
     cmdclass={'build_py': BuildWithConfigs},
     python_requires='>=3.9',
     install_requires=[

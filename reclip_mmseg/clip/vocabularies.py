@@ -7,6 +7,7 @@ list can be checked against it name by name. The words CLIP reads are chosen per
 made readable, ``PROMPT_NAMES``: 'pottedplant' -> 'potted plant') or 'raw' (the dataset names as they are, as
 TagCLIP / ZegCLIP feed them). No two classes may read the same words: their embeddings would be identical.
 """
+import os
 from typing import Dict, List, Sequence, Tuple, Union
 
 from mmseg.datasets import (ADE20KDataset, CityscapesDataset, COCOStuffDataset, PascalContextDataset,
@@ -211,3 +212,40 @@ def check_class_names(config_classes: Sequence[str], dataset_classes: Sequence[s
 
 def list_vocabularies() -> List[str]:
     return sorted(VOCABULARIES)
+
+
+# ------------------------------------------------------------------------------------ the authors' name files
+# The class-name files of the SCLIP lineage (docs/training_free.md, "The authors' protocols"), shipped as package
+# data under clip/name_files/{sclip,sfp,clearclip}/: SCLIP's eight files (NACLIP's, SC-CLIP's and ResCLIP's are the
+# same bytes), and the files where SFP and ClearCLIP differ from them (the others are SCLIP's).
+NAME_FILE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'name_files')
+
+
+def name_file_path(name_file: str) -> str:
+    """'sclip/cls_voc21' (a shipped file) or a path to a text file of one's own."""
+    shipped = os.path.join(NAME_FILE_DIR, name_file + '.txt')
+    if os.path.isfile(shipped):
+        return shipped
+    if os.path.isfile(name_file):
+        return name_file
+    known = sorted(f'{d}/{f[:-4]}' for d in os.listdir(NAME_FILE_DIR) for f in os.listdir(os.path.join(NAME_FILE_DIR, d)))
+    raise FileNotFoundError(f"name file '{name_file}' is neither a shipped one ({known}) nor a file")
+
+
+def read_name_file(name_file: str, separator: str = ', ') -> Tuple[Tuple[str, ...], Tuple[int, ...]]:
+    """The SCLIP lineage's reading rule: line i is class i; a line is split at ``separator`` (', ' in SCLIP's
+    lineage, ',' in ClearCLIP's) and every piece is one text query of that class. Returns the queries (Q) and each
+    query's class index. Pieces are kept as they are (a trailing space included: CLIP's tokenizer folds it)."""
+    with open(name_file_path(name_file), encoding='utf-8') as f:
+        lines = f.read().split('\n')
+    if lines and lines[-1] == '':  # a file that ends with a newline has no extra class
+        lines = lines[:-1]
+    names: List[str] = []
+    classes: List[int] = []
+    for c, line in enumerate(lines):
+        pieces = line.split(separator)
+        if not all(p.strip() for p in pieces):
+            raise ValueError(f"name file '{name_file}', line {c + 1}: an empty name in {line!r}")
+        names += pieces
+        classes += [c] * len(pieces)
+    return tuple(names), tuple(classes)

@@ -72,7 +72,12 @@ class CLIPTextHead(BaseDecodeHead):
         self.denoise_temperature = denoise_temperature
         self.denoise_fill = denoise_fill
         # Not persistent: rebuilt from the text encoder (disk cache) rather than stored in checkpoints.
-        self.register_buffer('query_embeds', encoder.class_embeddings(names), persistent=False)
+        self.register_buffer('query_embeds', self.build_query_embeds(encoder, names), persistent=False)
+
+    def build_query_embeds(self, encoder, names) -> torch.Tensor:
+        """``T_q`` at build time: one prompt-ensemble embedding per class (a head with several text queries per
+        class, ``MaskCLIPHead(name_file=...)``, overrides this)."""
+        return encoder.class_embeddings(names)
 
     def _features(self, inputs):
         if getattr(inputs, 'scores', None) is not None:

@@ -34,10 +34,15 @@ class CLIPSegmentor(EncoderDecoder):
     --tta`` sets it, since MMSeg's TTA merges logits).
     """
 
+    reads_name_queries = False  # a head with several text queries per class (AuthorsCLIPSegmentor: True)
+
     def __init__(self, *args, pamr: Optional[dict] = None, prob_thd: float = 0.0, logit_scale: float = 50.0,
                  background_index: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
         check_same_clip(self)
+        if getattr(self.decode_head, 'name_to_class', None) is not None and not self.reads_name_queries:
+            raise ValueError(f'{type(self).__name__}: the head has one logit per name (name_file=...); only '
+                             f"AuthorsCLIPSegmentor turns them into class scores (configs/training_free/authors/)")
         self.pamr_cfg = dict(enabled=False, iterations=10, dilations=(1, 2, 4, 8, 12, 24))
         unknown = set(pamr or {}) - set(self.pamr_cfg)
         if unknown:

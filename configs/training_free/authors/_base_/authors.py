@@ -1,0 +1,21 @@
+# The skeleton the six mmseg-based releases share (SCLIP, ClearCLIP, NACLIP, SC-CLIP, SFP, ResCLIP; docs/training_free.md,
+# "The authors' protocols"), each method's base (./{method}.py) on top:
+# - the CLIP mean/std and RGB order of the unified protocol, but no padding of the test image: windows and the
+#   whole image see the resized image as it is (SCLIP@b56bd30:clip_segmentor.py:80-119);
+# - text: every name of the name file is its own query, the 80 OpenAI ImageNet templates, the words as written;
+# - AuthorsCLIPSegmentor: logits to the original size, optional PAMR there (10 iterations, dilations (8, 16)),
+#   softmax(logit_scale * logits) over all names, class score = max over its names, area_thd, argmax, prob_thd -> 0;
+# - metric: MMSeg's IoUMetric (mIoU), as the releases.
+_base_ = ['../../../_base_/models/maskclip_vit_b16.py', '../../../_base_/default_runtime.py']
+model = dict(
+    type='AuthorsCLIPSegmentor',
+    data_preprocessor=dict(size_divisor=None, test_cfg=None),
+    decode_head=dict(text_encoder=dict(templates='imagenet80', words='raw')),
+    logit_scale=40.0,
+    prob_thd=0.0,
+    area_thd=None,
+    pamr=dict(enabled=False, iterations=10, dilations=(8, 16)),
+    test_cfg=dict(mode='slide', crop_size=(224, 224), stride=(112, 112)))
+train_cfg = None
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')

@@ -1,0 +1,8 @@
+# ResCLIP (CVPR'25) on ade20k, its authors' protocol (ResCLIP@0e085f7:configs/cfg_ade20k.py:5-9, :18): python tools/test.py configs/training_free/authors/resclip_vit-b16_ade20k.py
+_base_ = ['./_base_/resclip.py', './_base_/datasets/ade20k.py']
+model = dict(decode_head=dict(class_names='ade20k', name_file='sclip/cls_ade20k'),
+             backbone=dict(resclip=dict(base='naclip', tau_r=2.0, lambda_r=0.3, tau_s=2.1, lambda_s=0.7, temp_thd=0.25)))
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(2048, 336), keep_ratio=True),
+                 dict(type='LoadAnnotations'), dict(type='PackSegInputs')]  # GT after the resize: scored at full size
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

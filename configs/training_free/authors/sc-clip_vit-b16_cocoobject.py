@@ -1,0 +1,9 @@
+# SC-CLIP (TIP'25) on cocoobject, its authors' protocol (SC-CLIP@0417ba9:configs/cfg_coco_object.py:5-6, :15): python tools/test.py configs/training_free/authors/sc-clip_vit-b16_cocoobject.py
+_base_ = ['./_base_/sc-clip.py', './_base_/datasets/cocoobject.py']
+model = dict(decode_head=dict(class_names='cocoobject', name_file='sclip/cls_coco_object'),
+             logit_scale=55.0,
+             prob_thd=0.35)
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(2048, 336), keep_ratio=True),
+                 dict(type='LoadAnnotations'), dict(type='PackSegInputs')]  # GT after the resize: scored at full size
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

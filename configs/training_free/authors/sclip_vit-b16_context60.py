@@ -1,0 +1,9 @@
+# SCLIP (ECCV'24) on context60, its authors' protocol (SCLIP@b56bd30:configs/cfg_context60.py:5-7, :16): python tools/test.py configs/training_free/authors/sclip_vit-b16_context60.py
+_base_ = ['./_base_/sclip.py', './_base_/datasets/context60.py']
+model = dict(decode_head=dict(class_names='context60', name_file='sclip/cls_context60'),
+             logit_scale=50.0,
+             prob_thd=0.1)
+test_pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', scale=(2048, 336), keep_ratio=True),
+                 dict(type='LoadAnnotations'), dict(type='PackSegInputs')]  # GT after the resize: scored at full size
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
