@@ -6,7 +6,7 @@ import torch
 from mmseg.registry import MODELS
 from mmseg.utils import SampleList
 
-from ...clip.vocabularies import _normalised, read_name_file
+from ...clip.vocabularies import _normalised, read_name_file, resolve_class_names
 from ..text_head import CLIPTextHead
 
 
@@ -27,6 +27,9 @@ class MaskCLIPHead(CLIPTextHead):
                  **kwargs):
         # read before the base class builds T_q (build_query_embeds below)
         self._name_queries = read_name_file(name_file, name_separator) if name_file else None
+        if self._name_queries is not None and max(self._name_queries[1]) + 1 != len(resolve_class_names(class_names)):
+            raise ValueError(f"MaskCLIPHead: name file '{name_file}' has {max(self._name_queries[1]) + 1} class lines "
+                             f"but class_names has {len(resolve_class_names(class_names))} classes")
         super().__init__(class_names=class_names, text_encoder=text_encoder, denoise_threshold=denoise_threshold,
                          denoise_temperature=denoise_temperature, denoise_fill=denoise_fill, **kwargs)
         self.name_file = name_file
@@ -35,9 +38,6 @@ class MaskCLIPHead(CLIPTextHead):
             self.name_to_class = None
             return
         names, classes = self._name_queries
-        if max(classes) + 1 != self.num_classes:
-            raise ValueError(f"MaskCLIPHead: name file '{name_file}' has {max(classes) + 1} class lines but "
-                             f"class_names has {self.num_classes} classes")
         self.name_queries = names
         self.register_buffer('name_to_class', torch.tensor(classes, dtype=torch.long), persistent=False)
 
