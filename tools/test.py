@@ -61,6 +61,10 @@ def main():
     args.checkpoint = check_test_checkpoint(cfg.model, args.checkpoint, args.config, args.untrained,
                                             args.ignore_checkpoint)
     cfg.load_from = args.checkpoint
+    if args.launcher != 'none' and args.checkpoint is None and not args.untrained:
+        # a training-free model has no trainable parameter and DDP refuses such a module: MMEngine's separate
+        # wrapper leaves frozen submodules unwrapped (evaluation only, nothing to synchronise)
+        cfg.model_wrapper_cfg = dict(cfg.get('model_wrapper_cfg', None) or {}, type='MMSeparateDistributedDataParallel')
     # Testing needs only the test data: without this, MMEngine builds the train loop (and so the train dataset
     # and its hypotheses) the first time a hook asks for runner.iter, e.g. the visualisation hook (--show-dir).
     cfg.train_dataloader = cfg.train_cfg = cfg.optim_wrapper = cfg.param_scheduler = None

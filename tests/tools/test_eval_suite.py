@@ -176,7 +176,7 @@ def test_published_numbers_match_the_doc_tables():
     assert all(p.source for p in PUBLISHED.values())
 
 
-@pytest.mark.slow  # two tools/test.py subprocesses, one of them under torchrun (2 gloo processes): ~1 min on 2 cores
+@pytest.mark.slow  # two tools/test.py subprocesses, one of them under torchrun (2 gloo processes): ~30 s on 2 cores
 def test_subprocess_and_torchrun_cells(roots, tmp_path):
     out = tmp_path / 'suite'
     common = ['--datasets', 'voc20', '--out-dir', str(out), '--data-root', f"voc20={roots['voc20']}",
