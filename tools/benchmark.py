@@ -330,16 +330,21 @@ def bench_hypotheses_scale(args, clip, device):
                                                                  params['min_vote_share'])
             return labels
 
-        def loader():
+        def loader(n_workers):
             out = os.path.join(folder, 'loader.json')
-            labels = generate_hypotheses(paths, classifier, classes, out, progress=False, workers=workers, **params)
+            labels = generate_hypotheses(paths, classifier, classes, out, progress=False, workers=n_workers,
+                                         **params)
             os.remove(out)
             return labels
 
         labels = {}
-        # each timed --hyp-repeats times, round-robin with the others (a busy machine's drift hits all alike)
+        # each timed --hyp-repeats times, round-robin with the others (a busy machine's drift hits all alike);
+        # the DataLoader path also without workers (decode and crop in the main process, windows still batched
+        # across images), which separates the workers' share from the batching's
         passes = timed_interleaved(dict(floor=floor, serial=lambda: labels.update(serial=serial()),
-                                        loader=lambda: labels.update(loader=loader())), args.hyp_repeats, 0, device)
+                                        loader=lambda: labels.update(loader=loader(workers)),
+                                        loader_main=lambda: labels.update(loader_main=loader(0))),
+                                   args.hyp_repeats, 0, device)
         t_serial, t_loader, floor = passes['serial'], passes['loader'], passes['floor'] / windows
         serial_labels, loader_labels = labels['serial'], labels['loader']
         result = dict(images=len(paths), image=[375, 500], window=side, stride=step, windows_per_image=len(boxes),
@@ -348,7 +353,8 @@ def bench_hypotheses_scale(args, clip, device):
                       loader_s_per_window=t_loader / windows, serial_ratio_vs_floor=t_serial / windows / floor,
                       loader_ratio_vs_floor=t_loader / windows / floor, serial_images_per_s=len(paths) / t_serial,
                       loader_images_per_s=len(paths) / t_loader, loader_speedup_vs_serial=t_serial / t_loader,
-                      identical_labels=serial_labels == loader_labels)
+                      loader_no_workers_ratio_vs_floor=passes['loader_main'] / windows / floor,
+                      identical_labels=serial_labels == loader_labels == labels['loader_main'])
         # what one loader worker spends per image (decode + crop + preprocess, one thread): the CPU side to feed
         prep = HypothesisImages(paths, classifier.input_size, **{k: params[k] for k in
                                                                  ('window_size', 'window_stride', 'window_cover')})
