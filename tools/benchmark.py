@@ -275,6 +275,8 @@ def _hypothesis_rank(rank, world, port, spec):
         device = f'cuda:{rank % torch.cuda.device_count()}'
     classifier = WindowClassifier(CLIPViT(clip=spec['clip']).to(device), spec['query'].to(device),
                                   spec['batch'], precision=spec['precision'])
+    size = classifier.input_size
+    classifier.top1(torch.zeros(min(spec['batch'], 4), 3, size, size, device=device))  # warm-up, as the main process
     dist.barrier()
     t = time.perf_counter()
     generate_hypotheses(spec['paths'], classifier, spec['classes'], spec['out'], progress=False,
