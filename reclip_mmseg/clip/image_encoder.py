@@ -5,6 +5,7 @@ from typing import Callable, NamedTuple, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmseg.registry import MODELS
 
 from ..utils.lru import GridCache
@@ -12,6 +13,7 @@ from .loader import FrozenCLIPModule
 from . import cliper as cliper_mode
 from . import gem as gem_mode
 from . import resclip as resclip_mode
+from .depth_constants import describe as describe_constants
 from .positions import interpolate_pos_embed, patch_embed
 from .self_calibration import (block_with_attention, check_lof, constants_for_depth, heads_qkv,
                                self_calibrated_tokens)
@@ -62,7 +64,8 @@ class CLIPViT(FrozenCLIPModule):
             self-self attention path over the last blocks, ``gem.py``). 'resclip' and 'cliper' classify inside
             the tower: ``forward`` needs the class embeddings (``text``), which ``CLIPSegmentor`` passes from its
             head. The global embedding and ``P`` do not depend on the mode.
-        naclip_sigma: NACLIP's Gaussian width in patches.
+        naclip_sigma: NACLIP's Gaussian width in patches (whatever the patch size: 5 patches are 80 px on ViT-B/16,
+            160 px on ViT-B/32, 70 px on ViT-L/14).
         trainable: fine-tune the image tower (the paper's Table VI ablation, a negative result: VOC 1.2 mIoU).
             The tower is then a copy owned by this module: in its parameters, optimiser and checkpoints.
         lof: SC-CLIP's outlier detector (``dense_mode='sc_clip'`` only): 'release' (default, the authors' Local
@@ -73,11 +76,15 @@ class CLIPViT(FrozenCLIPModule):
             ``lambda_s`` (SFR), ``temp_thd`` (first-pass confidence below which a pixel is labelled class 0),
             ``sigma`` (the Gaussian of G and of the SFR blur, 5), ``logit_scale`` (first-pass softmax, 40),
             ``pamr_iterations`` / ``pamr_dilations`` (first-pass PAMR, 10 / (8, 16)), ``sfr`` (False: RCS alone,
-            one pass). Defaults: the release's VOC-20 row; only 12-block ViTs (RCS over blocks 6-9).
+            one pass), ``rcs_blocks`` (the 1-indexed blocks whose attention R averages; None: by depth, blocks 6-9
+            on 12- and 24-block ViTs, other depths must set it). Defaults: the release's VOC-20 row.
         cliper: CLIPer's constants (``dense_mode='cliper'`` only): ``logit_scale`` (per-layer softmax, 100; the
             release uses 50 on COCO-Stuff and COCO-Object) and ``attention_thr`` (0.1 on VOC).
-        gem: GEM's constants (``dense_mode='gem'`` only): ``blocks`` (the last 6), ``iterations`` (1),
-            ``temperature`` (None: adaptive).
+        gem: GEM's constants (``dense_mode='gem'`` only): ``blocks`` (the last 6, on every depth, as GEM's
+            library), ``iterations`` (1), ``temperature`` (None: adaptive).
+
+    Per-depth constants (SC-CLIP / SFP blocks and class-token weight, ResCLIP's RCS blocks) are chosen by the
+    number of vision blocks (``depth_constants.py``; docs/training_free.md §8); each build logs which.
     """
 
     def __init__(self, clip: Optional[dict] = None, with_global: bool = True, dense_mode: str = 'maskclip',
@@ -100,11 +107,16 @@ class CLIPViT(FrozenCLIPModule):
         self.with_global = with_global
         depth = len(self.clip_model.visual.transformer.resblocks)
         if dense_mode in SELF_CALIBRATED_MODES:
-            constants_for_depth(depth)  # fails early for other depths
+            constants_for_depth(depth, dense_mode)  # fails early for other depths
         elif dense_mode == 'resclip':
             resclip_mode.check_settings(resclip, depth)
         elif dense_mode == 'gem':
             gem_mode.check_settings(gem, depth)
+        # One line per build: which per-depth constants this mode takes on this architecture, and from where.
+        print_log(describe_constants(dense_mode, self.clip_cfg.get('model_name', 'ViT-B-16'), depth,
+                                     visual.patch_size[0], visual.transformer.resblocks[-1].attn.num_heads,
+                                     naclip_sigma=naclip_sigma, resclip=resclip, cliper=cliper, gem=gem),
+                  logger='current')
         self.dense_mode = dense_mode
         self.resclip, self.cliper, self.gem = resclip, cliper, gem
         self.naclip_sigma = naclip_sigma
@@ -199,7 +211,7 @@ class CLIPViT(FrozenCLIPModule):
         if mode == 'resclip':  # R: the running sum of the attention of blocks 6..9
             def keep(b, attn, y):
                 captured['rcs'] = attn if 'rcs' not in captured else captured['rcs'] + attn
-            hook = (frozenset(resclip_mode.rcs_blocks(depth)), keep)
+            hook = (frozenset(resclip_mode.rcs_blocks(depth, self.resclip)), keep)
         elif mode == 'cliper':  # A_Σ over blocks 1..L-1, and each block's LN1 output
             def keep(b, attn, y):
                 captured['attn_sum'] = attn if b == 1 else captured['attn_sum'] + attn
@@ -213,7 +225,7 @@ class CLIPViT(FrozenCLIPModule):
         if mode in SELF_CALIBRATED_MODES:
             dense = self_calibrated_tokens(blocks, outputs, h, w, mode, self.lof)
         elif mode == 'resclip':
-            rcs = captured['rcs'] / len(resclip_mode.rcs_blocks(depth))
+            rcs = captured['rcs'] / len(resclip_mode.rcs_blocks(depth, self.resclip))
             p = self.patch_size
             image = F.pad(inputs, (0, w * p - inputs.shape[-1], 0, h * p - inputs.shape[-2]))
             gauss = (self.naclip_gaussian(h, w, x.device, x.dtype, self.resclip['sigma'])

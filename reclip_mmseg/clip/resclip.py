@@ -3,14 +3,14 @@ and semantic feedback refinement (SFR) in CLIP's last block, on the NACLIP base 
 
 Per crop (a slide window or the whole image); blocks 1-indexed as the paper counts them (ViT-B/16: 12 blocks):
 1. blocks 1..L-1 run as CLIP runs them; ``R`` = the mean of the per-head attentions ``softmax(s·q kᵀ)`` of blocks
-   6, 7, 8, 9 (class token included);
+   6, 7, 8, 9 (class token included; ``RCS_BLOCKS_BY_DEPTH``, or ``rcs_blocks``);
 2. the base logits of the last block: ``B = s·k kᵀ`` plus NACLIP's Gaussian ``G`` (NACLIP base) or ``B = s·q qᵀ``
    (ClearCLIP base, no G);
 3. first pass: ``A' = τ_r·[(1 − λ_r)·softmax(B + G) + λ_r·R]``; tokens ``O(A')`` (no residual, no MLP); features
    ``LN_post(·)·proj`` of the patch tokens, L2-normalised; cosine with every class embedding; bilinear to the
    (padded) input size; PAMR (10 iterations, dilations 8, 16) with the input crop; ``p = softmax(40·logits)``
-   over classes; pixel label = argmax, or class 0 where the top ``p`` is below ``temp_thd``; each 16 × 16 patch
-   takes its most frequent pixel label (ties: the smallest label);
+   over classes; pixel label = argmax, or class 0 where the top ``p`` is below ``temp_thd``; each patch (p × p
+   pixels, p the patch size) takes its most frequent pixel label (ties: the smallest label);
 4. SFR matrix over the N patches (:func:`sfr_matrix`): same-label indicator, down-weighted by ``exp(−d/D)`` where
    the release's path test fails, blurred along each row, ReLU, rows normalised;
 5. second pass: ``S' = S / max S`` (one maximum per image; 0 in the class token's row and column),
@@ -18,7 +18,7 @@ Per crop (a slide window or the whole image); blocks 1-indexed as the paper coun
    renormalised); the dense tokens are ``O(A)``, no residual, no MLP.
 Constants per dataset (τ_r, λ_r, τ_s, λ_s, temp_thd): the release's configs, see the training-free configs.
 """
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -27,17 +27,33 @@ from ..utils.pamr import pamr
 from .self_calibration import heads_qkv
 
 BASES = ('naclip', 'clearclip')
-# depth -> the blocks whose attention R averages (1-indexed): ResCLIP's release, ViT-B/16
-RCS_BLOCKS_BY_DEPTH = {12: (6, 7, 8, 9)}
+# depth -> the blocks whose attention R averages (1-indexed). 12 (ViT-B/16, ViT-B/32): the paper's blocks 6-9, as the
+# release takes them. 24 (ViT-L/14, ViT-L/14@336): no 24-block value is stated; the release's code averages blocks
+# 6-9 (list indices 5..8) whatever the depth (ResCLIP@0e085f7:clip/model.py:326-329) and its base config offers
+# ViT-L/14 and ViT-B/32 (configs/base_config.py:4), so that is what it runs on ViT-L. Other depths: set rcs_blocks.
+RCS_BLOCKS_BY_DEPTH = {12: (6, 7, 8, 9), 24: (6, 7, 8, 9)}
+RCS_SOURCES = {12: "ResCLIP paper and release (ViT-B/16's; no ViT-B/32 value published)",
+               24: "ResCLIP release's code (blocks 6-9 whatever the depth, clip/model.py:326-329); no 24-block "
+                   "value in the paper"}
 # The release's VOC-20 row (its headline dataset); every shipped config sets its own dataset's row.
+# rcs_blocks None: chosen by depth (RCS_BLOCKS_BY_DEPTH).
 DEFAULTS = dict(base='naclip', tau_r=2.0, lambda_r=0.6, tau_s=2.1, lambda_s=0.6, temp_thd=0.10, sigma=5.0,
-                logit_scale=40.0, pamr_iterations=10, pamr_dilations=(8, 16), sfr=True)
+                logit_scale=40.0, pamr_iterations=10, pamr_dilations=(8, 16), sfr=True, rcs_blocks=None)
 
 
-def rcs_blocks(depth: int):
+def rcs_blocks(depth: int, settings: Optional[dict] = None) -> Tuple[int, ...]:
+    """The 1-indexed blocks whose attention R averages: ``settings['rcs_blocks']`` when set, else by depth."""
+    given = (settings or {}).get('rcs_blocks')
+    if given is not None:
+        blocks = tuple(int(b) for b in given)
+        if not blocks or not all(1 <= b <= depth - 1 for b in blocks):
+            raise ValueError(f"CLIPViT.resclip['rcs_blocks'] (model.backbone.resclip.rcs_blocks) must be 1-indexed "
+                             f"blocks before the last (1..{depth - 1} for this {depth}-block ViT), got {given!r}")
+        return blocks
     if depth not in RCS_BLOCKS_BY_DEPTH:
-        raise ValueError(f"dense mode 'resclip' has published constants (RCS over blocks 6-9) for ViTs of "
-                         f"{sorted(RCS_BLOCKS_BY_DEPTH)} blocks, not {depth}")
+        raise ValueError(f"dense mode 'resclip' has RCS blocks for ViTs of {sorted(RCS_BLOCKS_BY_DEPTH)} blocks, "
+                         f"not {depth}: set model.backbone.resclip.rcs_blocks (1-indexed blocks before the last; "
+                         f"ViT-B's are (6, 7, 8, 9) of 12)")
     return RCS_BLOCKS_BY_DEPTH[depth]
 
 
@@ -50,7 +66,7 @@ def check_settings(settings: dict, depth: int) -> dict:
             raise ValueError(f'CLIPViT.resclip[{key!r}] must be in [0, 1], got {settings[key]}')
     if not 0.0 <= settings['temp_thd'] < 1.0:
         raise ValueError(f"CLIPViT.resclip['temp_thd'] must be in [0, 1), got {settings['temp_thd']}")
-    rcs_blocks(depth)
+    rcs_blocks(depth, settings)
     return settings
 
 

@@ -21,8 +21,10 @@ Both share one skeleton over the outputs of blocks 1..L-1 (ViT-B/16: L = 12; 1-i
    thresholded at beta;
 5. multi-level: the sum of the outputs of blocks ``multi`` (all tokens) goes through the last block's attention
    (SFP: ``softmax(M)`` alone), plus 0.3 of that sum's class token, is post-aggregated likewise and added.
-Constants by depth (SC-CLIP's release): 12 blocks (ViT-B) pre = 9, post = 4, multi = 4..10, class-token weight
-0.3; 24 blocks (ViT-L) pre = 16, post = 6, multi = 8..19, weight 0.1.
+Constants by depth (SC-CLIP's release; SFP's, read for ViT-B/16 only, are the same): 12 blocks (ViT-B/16, and
+ViT-B/32, which has the same depth and no published values of its own) pre = 9, post = 4, multi = 4..10,
+class-token weight 0.3; 24 blocks (ViT-L/14, ViT-L/14@336) pre = 16, post = 6, multi = 8..19, weight 0.1. Other
+depths refuse to build.
 """
 from typing import List, Sequence
 
@@ -40,10 +42,12 @@ SFP_TOP_OUTLIERS, SFP_RATIO = 10, 1.5
 CONSTANTS_BY_DEPTH = {12: (9, 4, tuple(range(4, 11)), 0.3), 24: (16, 6, tuple(range(8, 20)), 0.1)}
 
 
-def constants_for_depth(depth: int):
+def constants_for_depth(depth: int, mode: str = 'sc_clip'):
+    """(pre block, post block, multi-level blocks, class-token weight) for a ViT of ``depth`` blocks."""
     if depth not in CONSTANTS_BY_DEPTH:
-        raise ValueError(f"dense modes 'sc_clip' and 'sfp' have published constants for ViTs of "
-                         f"{sorted(CONSTANTS_BY_DEPTH)} blocks, not {depth}")
+        raise ValueError(f"dense mode {mode!r} (model.backbone.dense_mode) has published constants for ViTs of "
+                         f"{sorted(CONSTANTS_BY_DEPTH)} blocks (ViT-B, ViT-L), not {depth}; no config key sets them: "
+                         f"use a 12- or 24-block CLIP, or another dense_mode")
     return CONSTANTS_BY_DEPTH[depth]
 
 
@@ -209,7 +213,7 @@ def self_calibrated_tokens(blocks: Sequence, outputs: List[torch.Tensor], h: int
     """Dense patch tokens (B, h*w, W) before ``ln_post``. ``outputs[i]`` is block i+1's output (batch-first,
     class token first), for every block but the last; ``blocks`` are the transformer's blocks. ``lof`` chooses
     SC-CLIP's outlier detector (:func:`lof_outliers`); SFP does not use it."""
-    pre_block, post_block, multi_blocks, cls_weight = constants_for_depth(len(blocks))
+    pre_block, post_block, multi_blocks, cls_weight = constants_for_depth(len(blocks), mode)
     last = blocks[-1]
     x = outputs[-1]
     cls, patches = x[:, :1], x[:, 1:]

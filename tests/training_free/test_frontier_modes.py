@@ -346,7 +346,8 @@ def test_gem_equals_its_self_self_path_computed_by_hand_stage_by_stage(image, ge
 
 # ------------------------------------------------------------------------------ wiring, errors, configs
 def test_depths_and_settings_without_published_constants_are_refused():
-    with pytest.raises(ValueError, match=r"'resclip' has published constants .* \[12\] blocks, not 2"):
+    with pytest.raises(ValueError, match=r"'resclip' has RCS blocks for ViTs of \[12, 24\] blocks, not 2: set "
+                                         r"model\.backbone\.resclip\.rcs_blocks"):
         CLIPViT(clip=TINY_CLIP, dense_mode='resclip')
     with pytest.raises(ValueError, match=r"'gem' runs its path through the last 6 blocks.*has 2 blocks"):
         CLIPViT(clip=TINY_CLIP, dense_mode='gem')
