@@ -747,7 +747,7 @@ def main():
     parser.add_argument('--student-depth', type=int, choices=[18, 50, 101],
                         help='distill mode: the student ResNet depth (default: the config\'s)')
     parser.add_argument('--class-chunk', type=int, help='postprocess mode: classes per chunk (default: the config\'s '
-                        'test_cfg.class_chunk, else 64)')
+                        'test_cfg.class_chunk, else 16)')
     parser.add_argument('--dense-mode', nargs='+', help="dense modes to time in --mode dense (default: all)")
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--random-weights', action='store_true', help='ViT-B-16 with random weights (timing only)')

@@ -14,12 +14,13 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from conftest import TINY_CLIP
+from reclip_mmseg.models.class_chunks import DEFAULT_CLASS_CHUNK
 
 MEAN, STD = [122.7709383, 116.7460125, 104.09373615], [68.5005327, 66.6321579, 70.32316305]
 _MODELS = {}
 
 
-def tiny_segmentor(C, mode='whole', pamr=False, prob_thd=0.0, chunk=64, **test_cfg):
+def tiny_segmentor(C, mode='whole', pamr=False, prob_thd=0.0, chunk=DEFAULT_CLASS_CHUNK, **test_cfg):
     """A CLIPSegmentor with the MaskCLIP head on the tiny CLIP, C classes (one template: fast to encode)."""
     key = C
     if key not in _MODELS:
@@ -100,7 +101,7 @@ def test_ties_go_to_the_first_class_across_chunks(monkeypatch):
 @pytest.mark.parametrize('C', [21, 171])
 def test_pamr_and_background_rule_equal_the_whole_tensor_path(C):
     """PAMR refines each class with shared affinities; the background rule needs the softmax over all classes
-    (one chunk at C=21; a first pass over three chunks at C=171). The threshold is the median top probability,
+    (C=21: one chunk, as every background dataset; C=171: a first pass over eleven chunks). The threshold is the median top probability,
     so about half of the pixels are given to the background."""
     torch.manual_seed(1)
     data_samples, inputs = samples(True, [None, 'horizontal'])
@@ -133,7 +134,7 @@ def test_return_logits_keeps_mmsegs_output():
 @pytest.mark.parametrize('mode', ['whole', 'slide'])
 def test_no_full_resolution_tensor_holds_more_than_a_chunk(mode, monkeypatch):
     """Every resize of logits to the input's or the original's size has at most ``class_chunk`` channels (C=847,
-    chunk 64); MMSeg's path, for contrast, resizes all 847 at once."""
+    the default chunk); MMSeg's path, for contrast, resizes all 847 at once."""
     seen = []
     interpolate = F.interpolate
 
@@ -146,7 +147,7 @@ def test_no_full_resolution_tensor_holds_more_than_a_chunk(mode, monkeypatch):
     model = tiny_segmentor(847, mode)
     data_samples, inputs = samples(True, [None])
     label_maps(model, inputs, data_samples)
-    assert seen and max(seen) == 64, sorted(set(seen))
+    assert seen and max(seen) == DEFAULT_CLASS_CHUNK, sorted(set(seen))
     seen.clear()
     label_maps(model, inputs, data_samples, mmseg=True)
     assert max(seen) == 847

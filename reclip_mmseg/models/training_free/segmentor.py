@@ -15,6 +15,10 @@ from .pamr import pamr as pamr_refine
 from .pamr import pamr_affinity, pamr_propagate
 
 
+# With the background rule and at most this many classes the label map is built in one chunk (exact softmax).
+EXACT_BACKGROUND_MAX_CLASSES = 128
+
+
 @MODELS.register_module()
 class CLIPSegmentor(EncoderDecoder):
     """EncoderDecoder whose test-time logits (after whole or slide inference, at the input's size) go through
@@ -27,11 +31,14 @@ class CLIPSegmentor(EncoderDecoder):
 
     Everything else (training, data pre-processing, resizing to the original) is MMSeg's.
 
-    At test time the label map is built ``test_cfg.class_chunk`` classes at a time (default 64; 0 = MMSeg's
+    At test time the label map is built ``test_cfg.class_chunk`` classes at a time (default 16; 0 = MMSeg's
     whole-tensor path) with a running argmax, so memory holds that many class channels at full resolution and
     the labels are identical to MMSeg's ``predict`` (module ``class_chunks``). The C-channel ``seg_logits`` are
     then not kept in the output; ``test_cfg.return_logits=True`` keeps them (MMSeg's path; ``tools/test.py
-    --tta`` sets it, since MMSeg's TTA merges logits).
+    --tta`` sets it, since MMSeg's TTA merges logits). With the background rule (``prob_thd > 0``) and at most
+    128 classes (VOC-21, Context-60, COCO-Object) the map is built in one chunk, so the rule's softmax over all
+    classes is torch's own; with more, a first pass over the chunks gets each pixel's top probability (equal up to
+    float rounding).
     """
 
     reads_name_queries = False  # a head with several text queries per class (AuthorsCLIPSegmentor: True)
@@ -60,6 +67,10 @@ class CLIPSegmentor(EncoderDecoder):
         num_classes = self.decode_head.out_channels
         if data_samples is None or self.test_cfg.get('return_logits', False) or chunk <= 0 or num_classes < 2:
             return super().predict(inputs, data_samples)
+        if self.prob_thd > 0 and num_classes <= EXACT_BACKGROUND_MAX_CLASSES:
+            # the background datasets (VOC-21, Context-60, COCO-Object: 21, 60, 81 classes) in one chunk, so the
+            # rule's softmax is torch's over all classes, bit for bit the whole-tensor path's
+            chunk = num_classes
         metas = [sample.metainfo for sample in data_samples]
         source = self.chunk_source(inputs, metas, chunk)
         labels = chunked_label_maps(source, num_classes, metas, chunk, self.align_corners)
