@@ -77,6 +77,11 @@ if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
   bench prompt configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py --mode prompt --num-classes 150
   bench dense configs/training_free/maskclip_vit-b16_voc20.py --mode dense
   bench reclip configs/reclip/reclip_vit-b16_20k_voc20.py --mode model --num-classes 20
+  # issue 26: large vocabularies (class-chunked label maps vs MMSeg's path at C=171; peak memory at C=847), the
+  # distillation iteration (one teacher pass) and the TagCLIP iteration against its forward+backward floor
+  bench postprocess_c171 configs/reclip_pp/reclip-pp_vit-b16_80k_cocostuff27.py --mode postprocess --num-classes 171
+  bench distill configs/reclip_pp/reclip-pp-distill_r101_20k_voc20.py --mode distill --batch 2 --size 336
+  bench tagclip configs/tagclip/tagclip-inductive_vpt-vit-b16_20k_voc20.py --mode tagclip --batch 2 --size 512
   if [[ $GPU == 1 ]]; then  # bf16 autocast on/off for inference
     bench infer_c20_bf16 configs/reclip_pp/reclip-pp_vit-b16_20k_voc20.py --mode inference --num-classes 20 --autocast bf16
   fi
