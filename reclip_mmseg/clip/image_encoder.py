@@ -14,7 +14,7 @@ from . import cliper as cliper_mode
 from . import gem as gem_mode
 from . import resclip as resclip_mode
 from .depth_constants import describe as describe_constants
-from .positions import interpolate_pos_embed, patch_embed
+from .positions import POS_RESIZE_RULES, interpolate_pos_embed, patch_embed
 from .self_calibration import (block_with_attention, check_lof, constants_for_depth, heads_qkv,
                                self_calibrated_tokens)
 
@@ -90,10 +90,13 @@ class CLIPViT(FrozenCLIPModule):
     def __init__(self, clip: Optional[dict] = None, with_global: bool = True, dense_mode: str = 'maskclip',
                  naclip_sigma: float = 5.0, trainable: bool = False, lof: str = 'release',
                  resclip: Optional[dict] = None, cliper: Optional[dict] = None, gem: Optional[dict] = None,
-                 init_cfg=None):
+                 pos_resize: str = 'size', pad_to_patch: bool = True, init_cfg=None):
         if dense_mode not in DENSE_MODES:
             raise ValueError(f'CLIPViT.dense_mode must be one of {DENSE_MODES}, got {dense_mode!r}')
         check_lof(lof)
+        if pos_resize not in POS_RESIZE_RULES:
+            raise ValueError(f'CLIPViT.pos_resize (model.backbone.pos_resize) must be one of {POS_RESIZE_RULES}, '
+                             f'got {pos_resize!r}')
         resclip = _mode_settings('resclip', resclip_mode.DEFAULTS, resclip)
         cliper = cliper_mode.check_settings(_mode_settings('cliper', cliper_mode.DEFAULTS, cliper))
         gem = _mode_settings('gem', gem_mode.DEFAULTS, gem)
@@ -126,6 +129,10 @@ class CLIPViT(FrozenCLIPModule):
         self.width = visual.conv1.out_channels
         self.embed_dim = visual.proj.shape[1]
         self._pos_cache = GridCache()
+        # the training-free releases' input handling (authors' presets): position resize by scale factors with their
+        # +0.1, and no padding to the patch size (the convolution drops the remainder)
+        self.pos_resize = pos_resize
+        self.pad_to_patch = pad_to_patch
         self.trainable = trainable
         if trainable:
             warnings.warn('CLIPViT(trainable=True): the CLIP image encoder is fine-tuned. This is the paper\'s Table VI '
@@ -142,9 +149,9 @@ class CLIPViT(FrozenCLIPModule):
         (not when the tower is trained: the embedding changes and needs its gradient)."""
         pos = self.visual.positional_embedding
         if self.trainable:
-            return interpolate_pos_embed(pos, h, w)
-        key = (h, w, pos.device, pos.dtype)
-        return self._pos_cache.get(key, lambda: interpolate_pos_embed(pos, h, w))
+            return interpolate_pos_embed(pos, h, w, rule=self.pos_resize)
+        key = (h, w, pos.device, pos.dtype, self.pos_resize)
+        return self._pos_cache.get(key, lambda: interpolate_pos_embed(pos, h, w, rule=self.pos_resize))
 
     def _tokens_before_last_block(self, inputs: torch.Tensor, outputs: Optional[list] = None,
                                   hook: Optional[Tuple[frozenset, Callable]] = None):
@@ -154,7 +161,7 @@ class CLIPViT(FrozenCLIPModule):
         (``block_with_attention``, the same arithmetic) and ``fn(b, attention, LN1(input))`` receives its per-head
         attention (B, heads, L, L) and normalised input (batch-first)."""
         visual = self.visual
-        x = patch_embed(visual, inputs, self.patch_size)
+        x = patch_embed(visual, inputs, self.patch_size, pad=self.pad_to_patch)
         B, _, h, w = x.shape
         pos = self.interpolated_pos_embed(h, w)
         tokens = x.flatten(2).transpose(1, 2) + pos[1:]

@@ -343,3 +343,38 @@ def test_presets_evaluate_end_to_end(tmp_path):
         metrics = _evaluate(config, root, tmp_path)
         assert 0.0 <= metrics['mIoU'] <= 100.0 and np.isfinite(metrics['aAcc']), (config, metrics)
     MMLogger.get_current_instance().setLevel(logging.INFO)
+
+
+def test_the_releases_position_resize_and_unpadded_patches():
+    """The image tower as the six releases feed it (configs/training_free/authors/_base_/authors.py): the
+    positional grid resized by the scale factors (g + 0.1) / 14 (written out here with F.interpolate, as the doc
+    states it) and no padding to the patch size (the grid of an unpadded input equals that of the input cut to a
+    multiple of the patch)."""
+    import glob
+    import torch.nn.functional as F
+    from mmengine.config import Config
+    from reclip_mmseg.clip import CLIPViT
+    from reclip_mmseg.clip.positions import interpolate_pos_embed
+    pos = torch.randn(1 + 14 * 14, 8)
+    grid = pos[1:].reshape(1, 14, 14, 8).permute(0, 3, 1, 2)
+    want = F.interpolate(grid, scale_factor=(21.1 / 14, 28.1 / 14), mode='bicubic', align_corners=False,
+                         recompute_scale_factor=False).permute(0, 2, 3, 1).reshape(21 * 28, 8)
+    got = interpolate_pos_embed(pos, 21, 28, rule='release_offset')
+    assert torch.equal(got[0], pos[0]) and torch.allclose(got[1:], want, atol=1e-6)
+    assert not torch.allclose(interpolate_pos_embed(pos, 21, 28)[1:], want, atol=1e-4)  # the size rule differs
+    assert torch.equal(interpolate_pos_embed(pos, 14, 14, rule='release_offset'), pos)  # 197 tokens: untouched
+
+    clip = dict(model_name='reclip-tiny', pretrained=None)
+    released = CLIPViT(clip=clip, with_global=False, pad_to_patch=False, pos_resize='release_offset').eval()
+    plain = CLIPViT(clip=clip, with_global=False, pos_resize='release_offset').eval()
+    x = torch.randn(1, 3, 100, 120)
+    with torch.no_grad():
+        a = released(x).dense
+        b = plain(x[..., :96, :112]).dense  # 6 x 7 patches, nothing to pad
+        c = plain(x).dense  # padded to 112 x 128: 7 x 8 patches
+    assert a.shape[-2:] == (6, 7) and c.shape[-2:] == (7, 8) and torch.allclose(a, b, atol=1e-6)
+    with pytest.raises(ValueError, match='pos_resize'):
+        CLIPViT(clip=clip, pos_resize='scale')
+    for path in glob.glob(os.path.join(ROOT, 'configs/training_free/authors/*_vit-b16_*.py')):
+        backbone = Config.fromfile(path).model.backbone
+        assert (backbone.pos_resize, backbone.pad_to_patch) == ('release_offset', False), path
