@@ -9,6 +9,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
+from ..class_chunks import to_original
 from .pamr import pamr as pamr_refine
 from .segmentor import CLIPSegmentor
 
@@ -87,14 +88,9 @@ class AuthorsCLIPSegmentor(CLIPSegmentor):
         return F.interpolate(logits.float(), size=inputs.shape[-2:], mode='bilinear', align_corners=self.align_corners)
 
     def _to_original(self, x: torch.Tensor, meta: dict) -> torch.Tensor:
-        """Step 2 on one image's (1, K, H, W) tensor: MMSeg's ``postprocess_result`` geometry."""
-        H, W = x.shape[-2:]
-        left, right, top, bottom = meta.get('img_padding_size', meta.get('padding_size', [0] * 4))
-        x = x[:, :, top:H - bottom, left:W - right]
-        if meta.get('flip', False):
-            x = x.flip(dims=(3, ) if meta.get('flip_direction') == 'horizontal' else (2, ))
-        return F.interpolate(x.float(), size=tuple(meta['ori_shape'][:2]), mode='bilinear',
-                             align_corners=self.align_corners)
+        """Step 2 on one image's (1, K, H, W) tensor: MMSeg's ``postprocess_result`` geometry (padding cropped,
+        flip undone, bilinear to the original), the same steps the class-chunked path takes."""
+        return to_original(x.float(), meta, self.align_corners).unsqueeze(0)
 
     def predict(self, inputs: torch.Tensor, data_samples=None):
         if data_samples is None:
