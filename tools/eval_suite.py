@@ -308,11 +308,16 @@ def run_cell(cell, args, cells_dir) -> dict:
         return dict(status='failed', reason=f'{type(err).__name__}: {err} (log: {log_path})' +
                     (f'\n{tail}' if tail else ''))
     record = dict(cell=dict(cell, command=command), metrics=metrics, seconds=round(time.time() - start, 1))
-    tmp = os.path.join(cells_dir, cell['name'] + '.json.tmp')
-    with open(tmp, 'w') as f:
-        json.dump(record, f, indent=1)
-    os.replace(tmp, os.path.join(cells_dir, cell['name'] + '.json'))
+    from reclip_mmseg.utils import atomic_save  # here: --help and --dry-run need no torch
+    # written whole or not at all: a cell whose JSON exists counts as done
+    atomic_save(record, os.path.join(cells_dir, cell['name'] + '.json'),
+                saver=lambda obj, path: _dump_json(obj, path))
     return dict(status='ran', reason='')
+
+
+def _dump_json(obj, path):
+    with open(path, 'w') as f:
+        json.dump(obj, f, indent=1)
 
 
 def load_done(cells_dir, cell):
