@@ -219,11 +219,8 @@ class CLIPViT(FrozenCLIPModule):
             def keep(b, attn, y):
                 captured['rcs'] = attn if 'rcs' not in captured else captured['rcs'] + attn
             hook = (frozenset(resclip_mode.rcs_blocks(depth, self.resclip)), keep)
-        elif mode == 'cliper':  # A_Σ over blocks 1..L-1, and each block's LN1 output
-            def keep(b, attn, y):
-                captured['attn_sum'] = attn if b == 1 else captured['attn_sum'] + attn
-                captured.setdefault('layers', []).append(y)
-            hook = (frozenset(range(1, depth)), keep)
+        elif mode == 'cliper':
+            hook = self._cliper_hook(captured)
         x, pos, h, w = self._tokens_before_last_block(inputs, outputs, hook)
         B = x.shape[0]
         last = blocks[-1]
@@ -251,6 +248,29 @@ class CLIPViT(FrozenCLIPModule):
         global_embed = self._class_token_path(last, x) if self.with_global else None
         pos_map = pos[1:].t().reshape(1, -1, h, w)
         return CLIPFeatures(dense.float(), pos_map.float(), global_embed, None if scores is None else scores.float())
+
+    def _cliper_hook(self, captured: dict):
+        """CLIPer's capture over blocks 1..L-1: ``captured['attn_sum']`` = A_Σ (per head), ``captured['layers']`` =
+        each block's LN1 output (batch-first)."""
+        def keep(b, attn, y):
+            captured['attn_sum'] = attn if b == 1 else captured['attn_sum'] + attn
+            captured.setdefault('layers', []).append(y)
+        return frozenset(range(1, len(self.visual.transformer.resblocks))), keep
+
+    @torch.no_grad()
+    def cliper_layer_logits(self, inputs: torch.Tensor, queries: torch.Tensor):
+        """CLIPer's layers before its softmax (``dense_mode='cliper'``; the authors' protocol, docs/training_free.md
+        §6.5): (the L layers' logits ``logit_scale · cos(F_k, queries)`` on the patch tokens (L, B, h*w, Q), the head
+        mean of the last fused attention without the class token (B, h*w, h*w), (h, w)). ``queries``: unit text
+        embeddings (Q, D), in the order the caller's softmax wants them."""
+        if self.dense_mode != 'cliper':
+            raise ValueError(f"CLIPViT.cliper_layer_logits needs dense_mode='cliper', not {self.dense_mode!r}")
+        captured = {}
+        x, _, h, w = self._tokens_before_last_block(inputs, None, self._cliper_hook(captured))
+        _, logits, fused = cliper_mode.layer_logits(self.visual.transformer.resblocks[-1], captured['layers'] + [x],
+                                                    captured['attn_sum'], queries, self.cliper['logit_scale'],
+                                                    self._project)
+        return logits.float(), fused.mean(dim=1)[:, 1:, 1:].float(), (h, w)
 
     @torch.no_grad()
     def encode_global(self, inputs: torch.Tensor) -> torch.Tensor:

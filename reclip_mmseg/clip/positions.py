@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 
-POS_RESIZE_RULES = ('size', 'release_offset')
+POS_RESIZE_RULES = ('size', 'release_offset', 'size_bilinear')
 
 
 def resize_patch_pos(patch_pos: torch.Tensor, h: int, w: int, mode: str = 'bicubic', rule: str = 'size') -> torch.Tensor:
@@ -14,7 +14,9 @@ def resize_patch_pos(patch_pos: torch.Tensor, h: int, w: int, mode: str = 'bicub
     ``rule='size'``: resized to the size h x w. ``rule='release_offset'``: the six MMSeg-based training-free
     releases' call (SCLIP, ClearCLIP, NACLIP, SC-CLIP, SFP, ResCLIP; docs/training_free.md §6): the scale factors
     ``((h + 0.1) / n, (w + 0.1) / n)`` are given instead of the size (the output is still h x w), and the sampling
-    positions follow those factors, so the grid is sampled slightly differently."""
+    positions follow those factors, so the grid is sampled slightly differently. ``rule='size_bilinear'``: CLIPer's
+    release (CLIPer@c05fa41:modified_clip/model.py:165-174; docs/training_free.md §6.5): resized to the size h x w,
+    **bilinearly** whatever ``mode`` says (align_corners=False, torch's default there)."""
     if rule not in POS_RESIZE_RULES:
         raise ValueError(f'positional-embedding resize rule must be one of {POS_RESIZE_RULES}, got {rule!r}')
     n = int(round(patch_pos.shape[0] ** 0.5))
@@ -23,6 +25,8 @@ def resize_patch_pos(patch_pos: torch.Tensor, h: int, w: int, mode: str = 'bicub
     grid = patch_pos.reshape(1, n, n, -1).permute(0, 3, 1, 2).float()
     if rule == 'size':
         grid = F.interpolate(grid, size=(h, w), mode=mode, align_corners=False)
+    elif rule == 'size_bilinear':
+        grid = F.interpolate(grid, size=(h, w), mode='bilinear', align_corners=False)
     else:
         grid = F.interpolate(grid, scale_factor=((h + 0.1) / n, (w + 0.1) / n), mode=mode, align_corners=False,
                              recompute_scale_factor=False)
