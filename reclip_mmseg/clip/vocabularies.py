@@ -8,6 +8,7 @@ made readable, ``PROMPT_NAMES``: 'pottedplant' -> 'potted plant') or 'raw' (the 
 TagCLIP / ZegCLIP feed them). No two classes may read the same words: their embeddings would be identical.
 """
 import os
+import re
 from typing import Dict, List, Sequence, Tuple, Union
 
 from mmseg.datasets import (ADE20KDataset, CityscapesDataset, COCOStuffDataset, PascalContextDataset,
@@ -117,12 +118,22 @@ ZEGCLIP15_TEMPLATES: Tuple[str, ...] = (
     'This is a photo of a large {}.', 'a {} in the scene.', 'a photo of a {} in the scene.',
     'There is a {} in the scene.', 'There is the {} in the scene.', 'This is a {} in the scene.',
     'This is the {} in the scene.', 'This is one {} in the scene.')
+# CLIPer's "car" templates (CLIPer@c05fa41:template/car_template.txt:1-15; docs/training_free.md §6.5), its text on six
+# of its eight ViT-B/16 presets, exactly as the file has them: four (3-6) without a final period. Its other set,
+# template/openai_template.txt, is the 80 ImageNet templates in the same order ('imagenet80').
+CLIPER_CAR15_TEMPLATES: Tuple[str, ...] = (
+    'a clean origami {}.', 'a photo of a {}.', 'This is a photo of a {}', 'There is a {} in the scene',
+    'There is the {} in the scene', 'a photo of a {} in the scene', 'a photo of a small {}.',
+    'a photo of a medium {}.', 'a photo of a large {}.', 'This is a photo of a small {}.',
+    'This is a photo of a medium {}.', 'This is a photo of a large {}.', 'There is a small {} in the scene.',
+    'There is a medium {} in the scene.', 'There is a large {} in the scene.')
 TEMPLATE_SETS: Dict[str, Tuple[str, ...]] = {
     'reclip85': IMAGENET_TEMPLATES + SCENE_TEMPLATES,
     'imagenet80': IMAGENET_TEMPLATES,
     'single': ('a photo of a {}.', ),
     'zegclip_single': ('a photo of a {}', ),
     'zegclip15': ZEGCLIP15_TEMPLATES,
+    'cliper_car15': CLIPER_CAR15_TEMPLATES,
 }
 
 
@@ -217,7 +228,8 @@ def list_vocabularies() -> List[str]:
 # ------------------------------------------------------------------------------------ the authors' name files
 # The class-name files of the SCLIP lineage (docs/training_free.md, "The authors' protocols"), shipped as package
 # data under clip/name_files/{sclip,sfp,clearclip}/: SCLIP's eight files (NACLIP's, SC-CLIP's and ResCLIP's are the
-# same bytes), and the files where SFP and ClearCLIP differ from them (the others are SCLIP's).
+# same bytes), and the files where SFP and ClearCLIP differ from them (the others are SCLIP's). CLIPer's own six
+# files, read by its own rule (``read_cliper_name_file``), are under clip/name_files/cliper/.
 NAME_FILE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'name_files')
 
 
@@ -249,3 +261,24 @@ def read_name_file(name_file: str, separator: str = ', ') -> Tuple[Tuple[str, ..
         names += pieces
         classes += [c] * len(pieces)
     return tuple(names), tuple(classes)
+
+
+def read_cliper_name_file(name_file: str) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    """CLIPer's reading rule (CLIPer@c05fa41:data/voc/voc_datasets.py:68-77, the same in its other loaders;
+    docs/training_free.md §6.5): the file's lines as ``str.splitlines`` gives them; line 1 is the background, split on
+    whitespace and commas (``re.split(r'[\\s,]+')``) into single words, each its own text query; every further line
+    is one class, used as **one** prompt string as written (``person with clothes, people, human`` is one prompt).
+    Returns (the background words, the class prompts). Empty pieces of line 1 (a leading or trailing separator,
+    which no shipped file has) are dropped rather than embedded as an empty word."""
+    with open(name_file_path(name_file), encoding='utf-8') as f:
+        lines = f.read().splitlines()
+    if len(lines) < 3:
+        raise ValueError(f"CLIPer name file '{name_file}': needs a background line and at least 2 class lines, "
+                         f"has {len(lines)} lines")
+    background = tuple(w for w in re.split(r'[\s,]+', lines[0]) if w)
+    if not background:
+        raise ValueError(f"CLIPer name file '{name_file}', line 1: no background word in {lines[0]!r}")
+    for i, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            raise ValueError(f"CLIPer name file '{name_file}', line {i}: an empty class line")
+    return background, tuple(lines[1:])
