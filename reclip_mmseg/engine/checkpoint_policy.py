@@ -11,7 +11,7 @@ TRAINED_HEADS = {
     'BiasRectifiedHead': 'ReCLIP++ (rectification)', 'DependentBiasHead': 'ReCLIP (CVPR, rectification)',
     'RectifiedDistillHead': 'the distillation student', 'DeepLabV2Head': 'the distillation student (own head)',
     'TagCLIPHead': 'TagCLIP / ZegCLIP'}
-TRAINING_FREE_HEADS = {'MaskCLIPHead': 'training-free (MaskCLIP head)'}
+TRAINING_FREE_HEADS = {'MaskCLIPHead': 'training-free (MaskCLIP head)', 'CLIPerHead': 'training-free (CLIPer head)'}
 
 
 def _decode_head_type(model_cfg) -> Optional[str]:

@@ -45,7 +45,8 @@ def method_of_head(head) -> str:
     name = type(head).__name__
     return {'DependentBiasHead': 'ReCLIP (CVPR) rectification', 'BiasRectifiedHead': 'ReCLIP++ rectification',
             'RectifiedDistillHead': 'distillation (student)', 'TagCLIPHead': 'TagCLIP / ZegCLIP',
-            'VPTCLIPViT': 'TagCLIP / ZegCLIP', 'MaskCLIPHead': 'training-free'}.get(name, name)
+            'VPTCLIPViT': 'TagCLIP / ZegCLIP', 'MaskCLIPHead': 'training-free',
+            'CLIPerHead': 'training-free'}.get(name, name)
 
 
 def checkpoint_kind(state_dict) -> str:

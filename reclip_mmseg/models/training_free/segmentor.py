@@ -50,6 +50,10 @@ class CLIPSegmentor(EncoderDecoder):
         if getattr(self.decode_head, 'name_to_class', None) is not None and not self.reads_name_queries:
             raise ValueError(f'{type(self).__name__}: the head has one logit per name (name_file=...); only '
                              f"AuthorsCLIPSegmentor turns them into class scores (configs/training_free/authors/)")
+        required = getattr(self.decode_head, 'requires_segmentor', None)  # a head made for one prediction step
+        if required is not None and type(self).__name__ != required:
+            raise ValueError(f'{type(self).__name__}: {type(self.decode_head).__name__} is read by {required} only '
+                             f'(it makes the prediction itself); set model.type={required!r}')
         self.pamr_cfg = dict(enabled=False, iterations=10, dilations=(1, 2, 4, 8, 12, 24))
         unknown = set(pamr or {}) - set(self.pamr_cfg)
         if unknown:
