@@ -15,7 +15,8 @@ torchrun with --launcher pytorch); the metrics JSON tools/test.py wrote (MMEngin
 <timestamp>.json) is copied with the cell's description (config, protocol, PAMR, checkpoint, command) to
 OUT/cells/<cell>.json. A cell whose JSON exists is not run again (resume: run the same command after an
 interruption; delete a cell's JSON to re-run it). A cell whose config does not exist (e.g. the authors' protocol of
-maskclip) is reported as skipped with the reason; a failed cell is recorded with its error (OUT/cells/<cell>/
+maskclip), or with PAMR on in a protocol that has none (CLIPer's authors' protocol), is reported as skipped with the
+reason; a failed cell is recorded with its error (OUT/cells/<cell>/
 log.txt), the suite goes on, and the exit status is 1 at the end.
 
 Outputs in OUT: results.md and results.csv (columns mode, dataset, protocol, pamr, mIoU, published, diff, then
@@ -76,7 +77,7 @@ def parse_args(argv=None):
                         help=f'datasets of the grid ({", ".join(DATASETS)})')
     parser.add_argument('--protocols', nargs='+', default=['unified'], choices=sorted(PROTOCOL_DIRS),
                         help="unified: configs/training_free; authors: configs/training_free/authors (the papers' "
-                             'own protocols; SCLIP, ClearCLIP, NACLIP, SC-CLIP, SFP, ResCLIP). Default: unified')
+                             'own protocols; SCLIP, ClearCLIP, NACLIP, SC-CLIP, SFP, ResCLIP, CLIPer). Default: unified')
     parser.add_argument('--pamr', nargs='+', default=['off'], choices=['off', 'on'],
                         help='PAMR post-processing off and/or on (model.pamr.enabled). Default: off')
     parser.add_argument('--suite', metavar='FILE',
@@ -188,8 +189,16 @@ def load_suite(path: str) -> list:
     return cells
 
 
+# (protocol, mode) cells whose protocol has no PAMR: their presets refuse model.pamr.enabled=True
+NO_PAMR = {('authors', 'cliper'): "CLIPer's authors' protocol has no PAMR (its release has none; see "
+                                  "docs/training_free.md §6.5)"}
+
+
 def missing_reason(cell) -> str:
-    """Why a cell cannot run ('' when it can): its config or checkpoint is not there."""
+    """Why a cell cannot run ('' when it can): its config or checkpoint is not there, or it asks for PAMR where
+    the protocol has none."""
+    if cell.get('pamr') and (cell.get('protocol'), cell.get('mode')) in NO_PAMR:
+        return NO_PAMR[(cell['protocol'], cell['mode'])]
     if not os.path.isfile(os.path.join(ROOT, cell['config'])) and not os.path.isfile(cell['config']):
         if cell['protocol'] == 'authors' and cell['config'].startswith(PROTOCOL_DIRS['authors']):
             return (f"no authors' protocol for {cell['mode']} on {cell['dataset']} ({cell['config']} does not "

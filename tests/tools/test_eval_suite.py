@@ -92,8 +92,8 @@ def test_a_2x2_suite_end_to_end_then_resumed(roots, tmp_path, monkeypatch):
 def test_dry_run_lists_commands_and_skips_cells_without_a_config(tmp_path, capsys):
     tool = load_tool()
     out = tmp_path / 'dry'
-    assert tool.main(['--modes', 'maskclip', 'naclip', '--datasets', 'voc21', '--protocols', 'unified', 'authors',
-                      '--pamr', 'off', 'on', '--out-dir', str(out), '--dry-run']) == 0
+    assert tool.main(['--modes', 'maskclip', 'naclip', 'cliper', '--datasets', 'voc21', '--protocols', 'unified',
+                      'authors', '--pamr', 'off', 'on', '--out-dir', str(out), '--dry-run']) == 0
     text = capsys.readouterr().out
     assert not out.exists()  # a dry run writes nothing
     assert re.search(r"maskclip_voc21_authors_pamr-off: skipped \(no authors' protocol for maskclip", text)
@@ -101,6 +101,11 @@ def test_dry_run_lists_commands_and_skips_cells_without_a_config(tmp_path, capsy
     # the authors' NACLIP preset has PAMR on: the off cell switches it off
     assert 'configs/training_free/authors/naclip_vit-b16_voc21.py' in naclip_off
     assert naclip_off.endswith('--cfg-options model.pamr.enabled=False')
+    # CLIPer's authors' protocol: its preset, and no PAMR (its release has none)
+    cliper_off = text.split('cliper_voc21_authors_pamr-off: to run\n')[1].splitlines()[0]
+    assert 'configs/training_free/authors/cliper_vit-b16_voc21.py' in cliper_off
+    assert re.search(r"cliper_voc21_authors_pamr-on: skipped \(CLIPer's authors' protocol has no PAMR", text)
+    assert 'cliper_voc21_unified_pamr-on: to run' in text
     assert published_miou('naclip', 'voc21', pamr=True).miou == 64.1
     assert published_miou('naclip', 'voc21').miou == 58.9 and published_miou('maskclip', 'voc21', True) is None
 
