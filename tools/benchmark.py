@@ -35,7 +35,9 @@ distill:    (a *_distill.py config) one distillation iteration (student forward 
             teacher's predict and a second backbone pass for the features). The teacher is the rectification
             config's model with the same CLIP, saved to a temporary checkpoint; --student-depth 18/50/101 picks
             the student ResNet (default: the config's). feature_loss_s: the feature-guided L1 at image
-            resolution alone, forward + backward (part of the iteration).
+            resolution alone, forward + backward (part of the iteration), as the config computes it
+            (FeatureDistillLoss.impl, default 'separable'); feature_loss_interpolate_s: the same formula with the
+            two image-resolution tensors formed (impl='interpolate').
 postprocess: (a config whose model is a CLIPSegmentor) end to end at --num-classes (use 171) for a 375x500 original:
             MMSeg's EncoderDecoder.predict (all C classes resized to the input and to the original, then the
             argmax) and the class-chunked label maps (test_cfg.class_chunk), each against the bare backbone forward
@@ -724,17 +726,27 @@ def bench_distill(args, clip, device):
         teacher_feats = model.teacher_outputs(x)[1]
     student_feats.requires_grad_(True)
 
+    loss_feat = model.decode_head.loss_feat
+    as_written = copy.deepcopy(loss_feat)
+    as_written.impl = 'interpolate'
+
     def feature_loss():  # the feature-guided L1 at image resolution, forward + backward (part of `train`)
-        model.decode_head.loss_feat(student_feats, teacher_feats, (S, S)).backward()
+        loss_feat(student_feats, teacher_feats, (S, S)).backward()
+
+    def feature_loss_as_written():  # the same with both image-resolution tensors formed (impl='interpolate')
+        as_written(student_feats, teacher_feats, (S, S)).backward()
 
     tt = timed_interleaved(dict(once=lambda: model.teacher_outputs(x), twice=teacher_twice,
-                                feature_loss=feature_loss), args.repeats, args.warmup, device)
+                                feature_loss=feature_loss, feature_loss_as_written=feature_loss_as_written),
+                           args.repeats, args.warmup, device)
     handle.remove()
     return dict(batch=B, size=S, num_classes=C, student_depth=student_cfg.backbone.depth,
                 teacher_backbone_calls_per_iteration=per_iteration, train_s_per_iter=t['train'],
                 floor_s=t['floor'], train_ratio_vs_floor=t['train'] / t['floor'],
                 teacher_one_pass_s=tt['once'], teacher_two_passes_s=tt['twice'],
-                teacher_speedup=tt['twice'] / tt['once'], feature_loss_s=tt['feature_loss'],
+                teacher_speedup=tt['twice'] / tt['once'], feature_loss_impl=loss_feat.impl,
+                feature_loss_s=tt['feature_loss'], feature_loss_interpolate_s=tt['feature_loss_as_written'],
+                feature_loss_speedup=tt['feature_loss_as_written'] / tt['feature_loss'],
                 peak_memory_mb=peak_memory_mb(device))
 
 

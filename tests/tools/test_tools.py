@@ -155,7 +155,8 @@ def test_benchmark_distill_mode_runs_the_teacher_once_against_its_floor(tmp_path
     r = json.load(open(out))['distill']
     assert r['teacher_backbone_calls_per_iteration'] == 1 and r['student_depth'] == 18
     assert all(r[k] > 0 for k in ('train_ratio_vs_floor', 'teacher_speedup', 'floor_s', 'feature_loss_s',
-                                  'peak_memory_mb'))
+                                  'feature_loss_interpolate_s', 'feature_loss_speedup', 'peak_memory_mb'))
+    assert r['feature_loss_impl'] == 'separable'  # the config default is what the iteration is timed with
 
 
 def test_benchmark_tagclip_mode_measures_against_the_forward_backward_floor_and_checkpointing(tmp_path):
