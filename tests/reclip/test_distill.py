@@ -265,3 +265,32 @@ def test_reclip_pp_distillation_configs_use_the_release_schedule():
         assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == ('SGD', 0.01, 0.9, 5e-4), path
         assert cfg.param_scheduler[0].type == 'PolyLR' and cfg.param_scheduler[0].power == 0.9, path
 
+
+
+def test_feature_loss_on_the_students_features_is_the_formula_as_written(rect_checkpoint):
+    """The distiller's feature-guided L1 (default impl='separable') against the same loss with both feature maps
+    resized to the image by F.interpolate and F.l1_loss, on the real student and teacher features: the value and
+    the gradient reaching the student's ASPP and backbone."""
+    model = build_student(rect_checkpoint).train()
+    inputs, samples = _batch()
+    model.loss(inputs, samples)  # builds the teacher
+    head = model.decode_head
+    assert head.loss_feat.impl == 'separable'
+    _, teacher_feats = model.teacher_outputs(inputs)
+    params = [p for n, p in model.named_parameters() if p.requires_grad]
+    feats = head.features(model.extract_feat(inputs))
+    ours = head.loss_feat(feats, teacher_feats, inputs.shape[-2:])
+    ours_grads = torch.autograd.grad(ours, params, retain_graph=True, allow_unused=True)
+    written = head.loss_feat.loss_weight * torch.nn.functional.l1_loss(
+        torch.nn.functional.interpolate(feats, size=inputs.shape[-2:], mode='bilinear', align_corners=False),
+        torch.nn.functional.interpolate(teacher_feats, size=inputs.shape[-2:], mode='bilinear', align_corners=False))
+    written_grads = torch.autograd.grad(written, params, allow_unused=True)
+    torch.testing.assert_close(ours, written, rtol=1e-5, atol=0)
+    reached = 0
+    for a, b in zip(ours_grads, written_grads):
+        assert (a is None) == (b is None)
+        if a is not None:
+            torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-6 * float(b.abs().max()))
+            reached += 1
+    assert reached == len([n for n, p in model.named_parameters()
+                           if p.requires_grad and n.startswith(('backbone.', 'decode_head.aspp'))])
