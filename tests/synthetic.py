@@ -126,3 +126,35 @@ def make_coco_stuff_tree(root, n=(3, 2), raw_values=(0, 2, 91, 156)):
             _write_pair(f'{base}/images/{split}/{name}.jpg', f'{base}/stuffthingmaps_trainval2017/{split}/{name}.png',
                         label, i)
     return base
+
+
+# The COCO thing category ids no category uses in the 2017 release (ids 1..90; raw label value = id - 1).
+COCO_UNUSED_THING_IDS = (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)
+
+
+def make_coco_stuff164k_tree(root, n=(3, 2), raw_values=(0, 2, 91, 156)):
+    """coco_stuff164k in MMSeg's layout (docs/dataset_prepare.md: stuffthingmaps unzipped into annotations/, then
+    converted): images/{train2017,val2017}/*.jpg; annotations/*/<id>.png, the raw map (COCO category id - 1, 255
+    unlabeled; vertical stripes of ``raw_values`` and a 255 row); next to it <id>_labelTrainIds.png as MMSeg's
+    tools/dataset_converters/coco_stuff164k.py writes it (the 171 used ids in increasing order -> 0..170, 255 kept;
+    COCOStuffDataset) and <id>_instanceTrainIds.png as tools/convert_coco_object.py writes it (the 80 things -> 1..80,
+    stuff, unused values and 255 -> 0; COCOObjectDataset). Both tables are written out here from the ids."""
+    used = [v for v in range(182) if v + 1 not in COCO_UNUSED_THING_IDS and v != 90]  # 90: no category has id 91
+    assert len(used) == 171 and len([v for v in used if v < 90]) == 80
+    stuff171 = np.full(256, 255, dtype=np.uint8)
+    stuff171[used] = np.arange(171)
+    things = np.zeros(256, dtype=np.uint8)
+    things[[v for v in used if v < 90]] = np.arange(1, 81)
+    base = os.path.join(root, 'coco_stuff164k')
+    for split, count in zip(('train2017', 'val2017'), n):
+        for i in range(count):
+            name = f'{i:012d}'
+            raw = np.zeros((48, 64), dtype=np.uint8)
+            for j, v in enumerate(raw_values):
+                raw[:, j * 16:(j + 1) * 16] = v
+            raw[47] = 255
+            ann = f'{base}/annotations/{split}/{name}'
+            _write_pair(f'{base}/images/{split}/{name}.jpg', f'{ann}.png', raw, i)
+            Image.fromarray(stuff171[raw]).save(f'{ann}_labelTrainIds.png')
+            Image.fromarray(things[raw]).save(f'{ann}_instanceTrainIds.png')
+    return base
