@@ -24,6 +24,8 @@ from typing import Callable, List, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from ..utils.slide import slide_windows
+
 # The release's VOC-20 / VOC-21 values (logit scale 100, attention_thr 0.1); every shipped config sets its own.
 DEFAULTS = dict(logit_scale=100.0, attention_thr=0.1)
 
@@ -120,26 +122,20 @@ def release_slide(layers: Callable, inputs: torch.Tensor, crop_size: Tuple[int, 
         raise ValueError(f'release slide: crop {crop_size} and stride {stride} must be multiples of the patch '
                          f'({patch} px)')
     h, w = H // patch, W // patch
-    h_grids = max(H - h_crop + h_stride - 1, 0) // h_stride + 1
-    w_grids = max(W - w_crop + w_stride - 1, 0) // w_stride + 1
     preds = None
     count = inputs.new_zeros((h, w))
     canvas = inputs.new_zeros((B, h, w, h, w))
     pair_count = inputs.new_zeros((h, w, h, w))
-    for h_idx in range(h_grids):
-        for w_idx in range(w_grids):
-            y1, x1 = h_idx * h_stride, w_idx * w_stride
-            y2, x2 = min(y1 + h_crop, H), min(x1 + w_crop, W)
-            y1, x1 = max(y2 - h_crop, 0), max(x2 - w_crop, 0)
-            logits, attn, (ch, cw) = layers(inputs[:, :, y1:y2, x1:x2])
-            py1, py2, px1, px2 = y1 // patch, y2 // patch, x1 // patch, x2 // patch
-            L, _, _, Q = logits.shape
-            if preds is None:
-                preds = inputs.new_zeros((L, B, Q, h, w))
-            preds[..., py1:py2, px1:px2] += logits.transpose(-1, -2).unflatten(-1, (ch, cw))
-            canvas[:, py1:py2, px1:px2, py1:py2, px1:px2] += attn.reshape(B, ch, cw, ch, cw)
-            pair_count[py1:py2, px1:px2, py1:py2, px1:px2] += 1
-            count[py1:py2, px1:px2] += 1
+    for y1, y2, x1, x2 in slide_windows(H, W, crop_size, stride):
+        logits, attn, (ch, cw) = layers(inputs[:, :, y1:y2, x1:x2])
+        py1, py2, px1, px2 = y1 // patch, y2 // patch, x1 // patch, x2 // patch
+        L, _, _, Q = logits.shape
+        if preds is None:
+            preds = inputs.new_zeros((L, B, Q, h, w))
+        preds[..., py1:py2, px1:px2] += logits.transpose(-1, -2).unflatten(-1, (ch, cw))
+        canvas[:, py1:py2, px1:px2, py1:py2, px1:px2] += attn.reshape(B, ch, cw, ch, cw)
+        pair_count[py1:py2, px1:px2, py1:py2, px1:px2] += 1
+        count[py1:py2, px1:px2] += 1
     preds = (preds / count).flatten(-2)  # (L, B, Q, h*w)
     canvas = (canvas / (pair_count + 1e-5)).reshape(B, h * w, h * w)
     canvas = canvas / canvas.sum(dim=-1, keepdim=True)

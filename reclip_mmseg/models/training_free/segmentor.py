@@ -10,6 +10,7 @@ from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 
 from ..class_chunks import DEFAULT_CLASS_CHUNK, chunked_label_maps, set_predictions, softmax_top
+from ...utils.slide import slide_windows
 from ..text_head import CLIPTextHead, check_same_clip
 from .pamr import pamr as pamr_refine
 from .pamr import pamr_affinity, pamr_propagate
@@ -128,22 +129,14 @@ class CLIPSegmentor(EncoderDecoder):
     def _slide_source(self, inputs: torch.Tensor, metas: List[dict]):
         """MMSeg's ``slide_inference`` with each window's logits kept on the feature grid (C x 14 x 14 for a 224
         window), resized and summed per chunk."""
-        h_stride, w_stride = self.test_cfg.stride
-        h_crop, w_crop = self.test_cfg.crop_size
         batch_size, _, h_img, w_img = inputs.size()
-        h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
-        w_grids = max(w_img - w_crop + w_stride - 1, 0) // w_stride + 1
         windows = []
         count = inputs.new_zeros((batch_size, 1, h_img, w_img))
-        for h_idx in range(h_grids):
-            for w_idx in range(w_grids):
-                y1, x1 = h_idx * h_stride, w_idx * w_stride
-                y2, x2 = min(y1 + h_crop, h_img), min(x1 + w_crop, w_img)
-                y1, x1 = max(y2 - h_crop, 0), max(x2 - w_crop, 0)
-                crop = inputs[:, :, y1:y2, x1:x2]
-                crop_metas = [dict(metas[0], img_shape=crop.shape[2:])] + list(metas[1:])
-                windows.append((y1, y2, x1, x2, crop_metas, self._head_logits(crop)))
-                count[:, :, y1:y2, x1:x2] += 1
+        for y1, y2, x1, x2 in slide_windows(h_img, w_img, self.test_cfg.crop_size, self.test_cfg.stride):
+            crop = inputs[:, :, y1:y2, x1:x2]
+            crop_metas = [dict(metas[0], img_shape=crop.shape[2:])] + list(metas[1:])
+            windows.append((y1, y2, x1, x2, crop_metas, self._head_logits(crop)))
+            count[:, :, y1:y2, x1:x2] += 1
         if (count == 0).any():
             raise RuntimeError('slide inference left pixels outside every window; check test_cfg.crop_size/stride')
 
