@@ -39,6 +39,17 @@ def mmseg_scope():
     init_default_scope('mmseg')
 
 
+@pytest.fixture(scope='module')
+def one_thread():
+    """torch on one thread for a module of tiny-tensor tests: a second thread buys nothing there, and on a loaded
+    2-core machine each op then waits for it. Use with ``pytestmark = pytest.mark.usefixtures('one_thread')``."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope='session')
 def voc_root(tmp_path_factory):
     return make_voc_tree(str(tmp_path_factory.mktemp('voc')), n_train=4, n_val=3)

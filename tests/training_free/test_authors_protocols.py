@@ -17,13 +17,7 @@ from synthetic import make_voc_tree
 NAME_DIR = os.path.join(ROOT, 'reclip_mmseg', 'clip', 'name_files')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    # tiny tensors: a second thread buys nothing, and on a loaded 2-core machine each op then waits for it
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tiny tensors (conftest.py)
 PERSON7 = ('person, person in shirt, person in jeans, person in dress, person in sweater, person in skirt, '
            'person in jacket')
 STUFF26 = ('sky, wall, tree, wood, grass, road, sea, river, mountain, sands, desk, bed, building, cloud, lamp, door, '

@@ -18,13 +18,7 @@ from synthetic import make_cityscapes_tree
 NAME_DIR = os.path.join(ROOT, 'reclip_mmseg', 'clip', 'name_files')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    # tiny tensors: a second thread buys nothing, and on a loaded 2-core machine each op then waits for it
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tiny tensors (conftest.py)
 
 
 # -------------------------------------------------------------- the table (docs/training_free.md §6.5)
