@@ -86,9 +86,9 @@ def main():
     if args.bias_metric is not None:
         evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]
         cfg.test_evaluator = list(evaluators) + [dict(type='BiasMetric', curve_file=args.bias_metric or None)]
-    if args.out is not None:  # the prediction maps are IoUMetric's to write
+    if args.out is not None:  # the prediction maps are the metric's to write (IoUMetric's and its kin)
         for evaluator in (cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [cfg.test_evaluator]):
-            if evaluator.get('type') in ('IoUMetric', 'ZeroShotIoUMetric'):
+            if evaluator.get('type') in ('IoUMetric', 'ZeroShotIoUMetric', 'PresentClassIoUMetric'):
                 evaluator['output_dir'] = args.out
                 evaluator['keep_results'] = True
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

@@ -252,9 +252,9 @@ def start_prediction_manifest(out_dir: str, config: str, checkpoint: Optional[st
 def finish_prediction_manifest(out_dir: str, dataset, config: str, checkpoint: Optional[str]) -> dict:
     """Rewrite ``DIR/manifest.json`` once every prediction is written: ``complete`` (every image of the test set
     has its PNG), ``count`` (PNGs of this test set found) and the file names."""
+    from ..evaluation.present_class_iou import prediction_file_name
     from .hooks import dataset_samples
-    expected = sorted(os.path.splitext(os.path.basename(info['img_path']))[0] + '.png'
-                      for info in dataset_samples(dataset) if info.get('img_path'))
+    expected = sorted(prediction_file_name(info) for info in dataset_samples(dataset) if info.get('img_path'))
     present = [name for name in expected if os.path.isfile(os.path.join(out_dir, name))]
     missing = sorted(set(expected) - set(present))
     data = dict(complete=not missing, count=len(present), expected=len(expected), config=config,

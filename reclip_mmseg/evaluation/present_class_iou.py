@@ -1,13 +1,26 @@
 """``PresentClassIoUMetric``: CLIPer's mIoU (CLIPer@c05fa41:util/miou.py:37-66; docs/training_free.md §6.5), the metric
 of its authors' presets (configs/training_free/authors/cliper_*)."""
+import os.path as osp
 from collections import OrderedDict
-from typing import Dict, Sequence, Union
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
+from mmengine.dist import is_main_process
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
+from mmengine.utils import mkdir_or_exist
 from mmseg.registry import METRICS
+from PIL import Image
 from prettytable import PrettyTable
+
+
+def prediction_file_name(info: dict) -> str:
+    """The PNG name of one sample's prediction under ``--out``: the image's base name, as MMSeg's ``IoUMetric``
+    names it, with ``_right`` / ``_left`` added for CLIPer's Cityscapes halves (``cliper_half``), which score every
+    image twice."""
+    name = osp.splitext(osp.basename(info['img_path']))[0]
+    half = info.get('cliper_half')
+    return f'{name}_{half}.png' if half else f'{name}.png'
 
 
 def confusion_counts(gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore: Sequence[int]):
@@ -61,22 +74,43 @@ class PresentClassIoUMetric(BaseMetric):
     Args:
         ignore_index: the ground-truth value(s) dropped (the release's ``ignore_labels``), in the dataset's
             encoding (255 on this repository's datasets).
+        output_dir: when set (``tools/test.py --out DIR``), each prediction is saved there as an 8-bit PNG of the
+            dataset's labels (255 where CLIPer left no class; on a ``reduce_zero_label`` dataset label + 1 with 255
+            -> 0, the file encoding, as ``IoUMetric`` writes it), named by ``prediction_file_name``: the image's
+            base name, as ``IoUMetric`` names it, and ``_right`` / ``_left`` for the Cityscapes halves.
+        format_only: only save the predictions (no ground truth needed, no metric), as ``IoUMetric``'s.
     """
 
-    def __init__(self, ignore_index: Union[int, Sequence[int]] = 255, collect_device: str = 'cpu',
-                 prefix=None, **kwargs):
+    def __init__(self, ignore_index: Union[int, Sequence[int]] = 255, output_dir: Optional[str] = None,
+                 format_only: bool = False, collect_device: str = 'cpu', prefix=None, **kwargs):
+        kwargs.pop('keep_results', None)  # what MMSeg's tools/test.py --out sets; IoUMetric ignores it as well
         super().__init__(collect_device=collect_device, prefix=prefix, **kwargs)
         self.ignore_index = [int(ignore_index)] if isinstance(ignore_index, (int, np.integer)) else \
             [int(i) for i in ignore_index]
+        self.output_dir = output_dir
+        if self.output_dir and is_main_process():
+            mkdir_or_exist(self.output_dir)
+        self.format_only = format_only
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         num_classes = len(self.dataset_meta['classes'])
         for sample in data_samples:
             pred = sample['pred_sem_seg']['data'].squeeze().cpu().numpy()
-            gt = sample['gt_sem_seg']['data'].squeeze().cpu().numpy()
-            self.results.append(confusion_counts(gt, pred, num_classes, self.ignore_index))
+            if not self.format_only:
+                gt = sample['gt_sem_seg']['data'].squeeze().cpu().numpy()
+                self.results.append(confusion_counts(gt, pred, num_classes, self.ignore_index))
+            if self.output_dir is not None:
+                # as IoUMetric: a reduce_zero_label dataset (ADE20K) gets its file encoding back (label + 1, and
+                # 255 -> 0, the "other" of ADE's files)
+                out = pred.astype(np.int64) + 1 if sample.get('reduce_zero_label', False) else pred
+                Image.fromarray((out % 256).astype(np.uint8)).save(
+                    osp.abspath(osp.join(self.output_dir, prediction_file_name(sample))))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
+        if self.format_only:
+            print_log(f'PresentClassIoUMetric: format_only, predictions saved to {self.output_dir}',
+                      logger=MMLogger.get_current_instance())
+            return OrderedDict()
         classes = self.dataset_meta['classes']
         K = len(classes)
         hist = np.zeros(K * (K + 1), dtype=np.int64)

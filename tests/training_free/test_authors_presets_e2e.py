@@ -10,7 +10,6 @@ import runpy
 import sys
 
 import pytest
-import torch
 from mmengine.config import Config
 from mmengine.evaluator import BaseMetric
 from mmseg.registry import METRICS
@@ -38,13 +37,7 @@ HALVES = {'cliper_vit-b16_cityscapes.py'}
 DEEP = ('sc-clip', 'sfp', 'resclip', 'cliper')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    # tiny tensors: a second thread buys nothing, and on a loaded 2-core machine each op then waits for it
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tiny tensors (conftest.py)
 
 
 @METRICS.register_module(force=True)

@@ -509,24 +509,22 @@ def test_cityscapes_halves_cut_the_resized_image_at_its_height(tmp_path):
                             data_prefix=dict(img_path='leftImg8bit/val', seg_map_path='gtFine/val')))
 
 
-# -------------------------------------------------------------------- one preset end to end (tools/test.py)
-def test_cityscapes_preset_runs_through_tools_test(tmp_path):
-    """configs/training_free/authors/cliper_vit-b16_cityscapes.py (halves, 80 templates, 'no class' labels, CLIPer's
-    metric) through tools/test.py's main (in this process: the interpreter start is most of a subprocess's time)
-    with the tiny CLIP on a synthetic Cityscapes tree; the metrics JSON and the log the tool wrote."""
+# -------------------------------------------------------------------- presets end to end (tools/test.py)
+def _run_test_tool(preset, root, tmp_path, *extra):
+    """tools/test.py's main on ``preset`` (in this process: the interpreter start is most of a subprocess's time)
+    with the tiny CLIP on the synthetic tree at ``root``; returns the metrics JSON the tool wrote."""
     import logging
     import runpy
     import sys
     from mmengine.logging import MMLogger
-    root = make_cityscapes_tree(str(tmp_path / 'data'), n=(1, 2))
     opts = [f'{w}.{k}' for w in ('model.backbone.clip', 'model.decode_head.text_encoder.clip')
             for k in ('model_name=reclip-tiny', 'pretrained=None')]
     opts += [f'test_dataloader.dataset.data_root={root}', 'test_dataloader.num_workers=0',
              'test_dataloader.persistent_workers=False']
     tool = os.path.join(ROOT, 'tools', 'test.py')
     saved = sys.argv
-    sys.argv = [tool, os.path.join(ROOT, 'configs/training_free/authors/cliper_vit-b16_cityscapes.py'),
-                '--work-dir', str(tmp_path / 'wd'), '--cfg-options', *opts]
+    sys.argv = [tool, os.path.join(ROOT, 'configs/training_free/authors', preset), '--work-dir',
+                str(tmp_path / 'wd'), *extra, '--cfg-options', *opts]
     try:
         runpy.run_path(tool, run_name='__main__')
     except SystemExit as err:
@@ -534,9 +532,64 @@ def test_cityscapes_preset_runs_through_tools_test(tmp_path):
     finally:
         sys.argv = saved
         MMLogger.get_current_instance().setLevel(logging.INFO)
-    metrics = test_metrics(tmp_path / 'wd')
+    return test_metrics(tmp_path / 'wd')
+
+
+def _files_miou(pairs, K, ignore):
+    """CLIPer's mIoU from label files, loops: (gt, pred) arrays; ground truth in ``ignore`` dropped; a prediction
+    outside 0..K-1 counts in a 'no class' column; IoU = TP / (row + column - TP + 1e-5); mean over the classes in
+    the ground truth."""
+    hist = np.zeros((K, K + 1))
+    for gt, pred in pairs:
+        for g, p in zip(gt.ravel().tolist(), pred.ravel().tolist()):
+            if g not in ignore:
+                hist[g, p if p < K else K] += 1
+    present = [c for c in range(K) if hist[c].sum() > 0]
+    return 100 * np.mean([hist[c, c] / (hist[c].sum() + hist[:K, c].sum() - hist[c, c] + 1e-5) for c in present])
+
+
+def test_cityscapes_preset_runs_through_tools_test_and_writes_each_half(tmp_path):
+    """configs/training_free/authors/cliper_vit-b16_cityscapes.py (halves, 80 templates, 'no class' labels, CLIPer's
+    metric) through tools/test.py --out with the tiny CLIP on a synthetic Cityscapes tree: every half's prediction
+    file (NAME_right.png, NAME_left.png), the manifest, and the tool's mIoU recomputed from those files and the
+    ground-truth files on disk."""
+    root = make_cityscapes_tree(str(tmp_path / 'data'), n=(1, 2))
+    out = tmp_path / 'pred'
+    metrics = _run_test_tool('cliper_vit-b16_cityscapes.py', root, tmp_path, '--out', str(out))
     assert set(metrics) >= {'mIoU', 'aAcc'} and np.isfinite(metrics['aAcc'])
     with open(glob.glob(str(tmp_path / 'wd' / '2*' / '2*.log'))[0]) as f:
         log = f.read()
     assert 'Iter(test) [4/4]' in log  # two images, two halves each
     assert "CLIPer's mIoU" in log and 'CLIPerAuthorsSegmentor' in log
+    gt_files = sorted(glob.glob(f'{root}/gtFine/val/*/*_gtFine_labelTrainIds.png'))
+    names = [os.path.basename(f)[:-len('_gtFine_labelTrainIds.png')] + '_leftImg8bit' for f in gt_files]
+    assert sorted(os.listdir(out)) == sorted(['manifest.json'] + [f'{n}_{h}.png' for n in names
+                                                                   for h in ('right', 'left')])
+    import json
+    manifest = json.load(open(out / 'manifest.json'))
+    assert manifest['complete'] and manifest['count'] == manifest['expected'] == 4
+    pairs = []
+    for gt_file, name in zip(gt_files, names):
+        gt = np.asarray(Image.open(gt_file))
+        h = gt.shape[0]
+        for half, cut in (('right', gt[:, h:]), ('left', gt[:, :h])):
+            pred = np.asarray(Image.open(out / f'{name}_{half}.png'))
+            assert pred.dtype == np.uint8 and pred.shape == cut.shape
+            assert set(np.unique(pred).tolist()) <= set(range(19)) | {255}  # train ids, 255: no class
+            pairs.append((cut, pred))
+    assert metrics['mIoU'] == pytest.approx(_files_miou(pairs, 19, {255}), abs=1e-6)
+
+
+def test_ade_preset_writes_the_files_encoding(tmp_path):
+    """ADE20K (reduce_zero_label): --out writes the official file encoding, as MMSeg's IoUMetric does (class c as
+    c + 1; CLIPer's 'no class' as 0, ADE's 'other'); the release's metric on the raw files (0 ignored, 150 classes
+    and its background column 0) from those files equals the tool's mIoU."""
+    from synthetic import make_ade_tree
+    root = make_ade_tree(str(tmp_path / 'data'), n=(0, 2))
+    out = tmp_path / 'pred'
+    metrics = _run_test_tool('cliper_vit-b16_ade20k.py', root, tmp_path, '--out', str(out))
+    gt_files = sorted(glob.glob(f'{root}/annotations/validation/*.png'))
+    assert sorted(os.listdir(out)) == sorted(['manifest.json'] + [os.path.basename(f) for f in gt_files])
+    pairs = [(np.asarray(Image.open(f)), np.asarray(Image.open(out / os.path.basename(f)))) for f in gt_files]
+    assert all(p.shape == g.shape for g, p in pairs)
+    assert metrics['mIoU'] == pytest.approx(_files_miou(pairs, 151, {0, 255}), abs=1e-6)  # ignore_labels [0, 255]

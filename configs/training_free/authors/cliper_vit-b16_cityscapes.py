@@ -19,7 +19,10 @@ test_pipeline = [dict(type='LoadImageFromFile'),
                  dict(type='CLIPerResize', size=560),
                  dict(type='LoadAnnotations'),
                  dict(type='CLIPerCityscapesHalf'),
-                 dict(type='PackSegInputs')]  # GT after the resize: scored at its size
+                 # GT after the resize: scored at its size; cliper_half names the halves' files under --out
+                 dict(type='PackSegInputs', meta_keys=('img_path', 'seg_map_path', 'ori_shape', 'img_shape',
+                                                       'pad_shape', 'scale_factor', 'flip', 'flip_direction',
+                                                       'reduce_zero_label', 'cliper_half'))]
 val_dataloader = dict(dataset=dict(type='CLIPerCityscapesDataset', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(_delete_=True, type='PresentClassIoUMetric', ignore_index=255)  # ignore_labels [0, 255], as above
