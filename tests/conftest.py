@@ -7,6 +7,15 @@ import tempfile
 
 import pytest
 
+# Under pytest-xdist (-n N) the cores are shared out: each worker, and the tools it starts, gets cpu_count // N
+# threads (on the 2-core CI machine with -n 2, one). torch's default of one thread per core in every worker puts
+# twice as many busy threads as cores, and each op then waits for its second thread: the suite took 14 min 55 s
+# that way, 10 min 40 s with one thread per worker (2-core machine, -n 2, same tree).
+# A thread count the user set (OMP_NUM_THREADS) is kept. Set before anything imports torch.
+if os.environ.get('PYTEST_XDIST_WORKER_COUNT') and 'OMP_NUM_THREADS' not in os.environ:
+    _threads = str(max(1, (os.cpu_count() or 1) // int(os.environ['PYTEST_XDIST_WORKER_COUNT'])))
+    os.environ['OMP_NUM_THREADS'] = os.environ['MKL_NUM_THREADS'] = _threads
+
 # Caches of this test session go to a throwaway folder, never to the user's ~/.cache.
 os.environ.setdefault('RECLIP_CACHE_DIR', tempfile.mkdtemp(prefix='reclip_test_cache_'))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
