@@ -164,8 +164,10 @@ class CLIPViT(FrozenCLIPModule):
         x = patch_embed(visual, inputs, self.patch_size, pad=self.pad_to_patch)
         B, _, h, w = x.shape
         pos = self.interpolated_pos_embed(h, w)
-        tokens = x.flatten(2).transpose(1, 2) + pos[1:]
-        cls = (visual.class_embedding + pos[0]).expand(B, 1, -1)
+        # the embeddings (float32) are cast to the tokens' dtype before they are added, as OpenAI's forward does:
+        # a no-op in float32, float16 sums in the half-precision CLIP (clip.precision='fp16')
+        tokens = x.flatten(2).transpose(1, 2) + pos[1:].to(x.dtype)
+        cls = (visual.class_embedding.to(x.dtype) + pos[0].to(x.dtype)).expand(B, 1, -1)
         x = visual.ln_pre(torch.cat([cls, tokens], dim=1))
 
         transformer = visual.transformer

@@ -101,11 +101,43 @@ def _weights_id(model_name: str, pretrained: Optional[str], quick_gelu: bool) ->
     return f'{model_name}:{pretrained}:qg{int(quick_gelu)}'
 
 
+PRECISIONS = ('fp32', 'fp16', 'auto')
+
+
+def resolve_precision(precision: str) -> str:
+    """'fp32' or 'fp16' for a ``clip.precision`` value: 'auto' is 'fp16' when torch sees a CUDA device, else
+    'fp32', as the training-free releases get from OpenAI's ``clip.load(name, device)`` with device = CUDA when
+    there is one (docs/training_free.md §6.4)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f'clip.precision must be one of {PRECISIONS}, got {precision!r}')
+    if precision == 'auto':
+        return 'fp16' if torch.cuda.is_available() else 'fp32'
+    return precision
+
+
+def to_release_fp16(model: torch.nn.Module) -> torch.nn.Module:
+    """OpenAI's half-precision CLIP (what ``clip.load`` builds on CUDA; docs/training_free.md §6.4), in place:
+    the weights and biases of every convolution, linear layer and attention in float16, with the image and text
+    projections (open_clip's ``convert_weights_to_lp``, the same list as OpenAI's ``convert_weights``); every
+    LayerNorm keeps float32 weights and computes in float32, returning the input's dtype (OpenAI's ``LayerNorm``
+    subclass; open_clip's ``LayerNormFp32``); the embeddings (token, class, positional) stay float32 and are cast
+    to float16 where they are added, as OpenAI's forward does."""
+    from open_clip.model import convert_weights_to_lp
+    from open_clip.transformer import LayerNormFp32
+    convert_weights_to_lp(model, dtype=torch.float16)
+    for module in model.modules():
+        if isinstance(module, torch.nn.LayerNorm):
+            module.float()
+            module.__class__ = LayerNormFp32
+    return model
+
+
 def load_clip(model_name: str = 'ViT-B-16',
               pretrained: Optional[str] = 'openai',
               quick_gelu: bool = True,
               cache_dir: Optional[str] = None,
-              allow_random_weights: bool = False) -> Tuple[torch.nn.Module, str]:
+              allow_random_weights: bool = False,
+              precision: str = 'fp32') -> Tuple[torch.nn.Module, str]:
     """Return ``(frozen open_clip model in eval mode, weights id)``, loading it at most once per process.
 
     Args:
@@ -114,6 +146,9 @@ def load_clip(model_name: str = 'ViT-B-16',
             or None for random weights, which is allowed for the tiny test model or with
             ``allow_random_weights=True`` (timing only); it is announced loudly in the log.
         quick_gelu: OpenAI's CLIP was trained with QuickGELU; keep True for its weights.
+        precision: 'fp32' (default), 'fp16' (OpenAI's half-precision CLIP, ``to_release_fp16``: what the
+            training-free releases run on CUDA) or 'auto' (fp16 when torch sees a CUDA device, else fp32, as those
+            releases; the authors' presets). Part of the weights id, so caches of the two never mix.
     """
     if pretrained is not None and not isinstance(pretrained, str):
         raise TypeError(f'clip.pretrained must be a tag, a file path or None, got {pretrained!r}')
@@ -121,7 +156,8 @@ def load_clip(model_name: str = 'ViT-B-16',
         raise CLIPWeightsUnavailable(
             f"clip.pretrained=None would give '{model_name}' random weights, which never segment anything. "
             + _how_to_provide(model_name) + ' (Set clip.allow_random_weights=True only to time the model.)')
-    key = (model_name, pretrained, bool(quick_gelu), cache_dir)
+    precision = resolve_precision(precision)
+    key = (model_name, pretrained, bool(quick_gelu), cache_dir, precision)
     if key in _LOADED:
         return _LOADED[key]
 
@@ -162,8 +198,14 @@ def load_clip(model_name: str = 'ViT-B-16',
                 f"Could not load CLIP '{model_name}' with pretrained='{pretrained}': {type(err).__name__}: {err}. "
                 + _how_to_provide(model_name)) from err
         print_log(f"Loaded CLIP '{model_name}' weights from open_clip tag {pretrained!r}.", logger='current')
+    weights_id = _weights_id(model_name, pretrained, quick_gelu)
+    if precision == 'fp16':
+        to_release_fp16(model)
+        weights_id += ':fp16'
+        print_log(f"CLIP '{model_name}' in half precision (clip.precision): float16 weights and activations, "
+                  f'LayerNorm in float32, as OpenAI\'s clip.load on CUDA', logger='current')
     model.requires_grad_(False).eval()
-    _LOADED[key] = (model, _weights_id(model_name, pretrained, quick_gelu))
+    _LOADED[key] = (model, weights_id)
     return _LOADED[key]
 
 

@@ -90,6 +90,11 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
         proj = self.clip_model.text_projection
         return proj.out_features if isinstance(proj, torch.nn.Linear) else proj.shape[-1]
 
+    @property
+    def tower_dtype(self) -> torch.dtype:
+        """The dtype the text transformer computes in (float16 for ``clip.precision='fp16'``)."""
+        return self.clip_model.transformer.resblocks[0].mlp.c_fc.weight.dtype
+
     def _project(self, x: torch.Tensor) -> torch.Tensor:
         proj = self.clip_model.text_projection
         return proj(x) if isinstance(proj, torch.nn.Linear) else x @ proj
@@ -107,7 +112,9 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
         model = self.clip_model
         eot = tokens.argmax(dim=-1)
         length = int(eot.max()) + 1 if truncate else tokens.shape[1]
-        x = model.token_embedding(tokens[:, :length]) + model.positional_embedding[:length]
+        # cast to the tower's dtype before the sum, as OpenAI's encode_text (a no-op in float32)
+        dtype = self.tower_dtype
+        x = model.token_embedding(tokens[:, :length]).to(dtype) + model.positional_embedding[:length].to(dtype)
         x = model.ln_final(self._run_transformer(x, length))
         return self._project(x[torch.arange(x.shape[0], device=x.device), eot])
 
@@ -220,6 +227,12 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
         computes the class-independent ``[SOS] + context`` positions once (exact, see module docstring).
         """
         model = self.clip_model
+        if self.tower_dtype in (torch.float16, torch.bfloat16):
+            raise ValueError(f"OpenCLIPTextEncoder: learned prompts (ReCLIP++'s Reference / bias prompts, TagCLIP) "
+                             f"train through a float32 (or float64) text tower; this CLIP was built with clip.precision="
+                             f"{self.clip_cfg.get('precision')!r} ({self.tower_dtype}). Drop clip.precision (or set "
+                             f"'fp32') in the config's clip settings: half precision is for the training-free "
+                             f"(inference) paths")
         token_ids = token_ids.to(context.device)
         eot = context_prompt_read_positions(token_ids, num_context)
         length = int(eot.max()) + 1

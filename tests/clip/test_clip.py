@@ -235,7 +235,7 @@ def test_offline_without_weights_names_model_and_remedies(tmp_path):
 
 def test_tiny_model_announces_it_is_untrained(capsys):
     from reclip_mmseg.clip import loader
-    loader._LOADED.pop(('reclip-tiny', None, True, None), None)
+    loader._LOADED.pop(('reclip-tiny', None, True, None, 'fp32'), None)  # (name, weights, quick_gelu, cache, precision)
     from mmengine.logging import MMLogger
     MMLogger.get_instance('reclip_test_announce')
     load_clip(**TINY_CLIP)

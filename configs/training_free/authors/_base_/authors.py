@@ -13,8 +13,9 @@ _base_ = ['../../../_base_/models/maskclip_vit_b16.py', '../../../_base_/default
 model = dict(
     type='AuthorsCLIPSegmentor',
     data_preprocessor=dict(size_divisor=None, test_cfg=None),
-    backbone=dict(pos_resize='release_offset', pad_to_patch=False),
-    decode_head=dict(text_encoder=dict(templates='imagenet80', words='raw')),
+    # precision 'auto': OpenAI's fp16 CLIP when torch sees CUDA, fp32 otherwise, as the releases' clip.load
+    backbone=dict(clip=dict(precision='auto'), pos_resize='release_offset', pad_to_patch=False),
+    decode_head=dict(text_encoder=dict(clip=dict(precision='auto'), templates='imagenet80', words='raw')),
     logit_scale=40.0,
     prob_thd=0.0,
     area_thd=None,

@@ -25,15 +25,17 @@
 #   (train ids + 1, ignore [0, 255]) are the same pixels with the same classes: each preset says how.
 # - Metric (set in each preset, after its data base): PresentClassIoUMetric, CLIPer's mIoU (one confusion matrix,
 #   IoU = TP / (row + column - TP + 1e-5), the mean over the classes present in the ground truth).
-# Not reproduced: fp16 (the release runs CLIP in half precision on CUDA) and FGC (docs/training_free.md §6.4).
+# Precision: clip.precision='auto', OpenAI's fp16 CLIP on CUDA as the release, fp32 on a CPU (docs/training_free.md §6.4).
+# Not reproduced: FGC (docs/training_free.md §6.4).
 _base_ = ['../../../_base_/models/maskclip_vit_b16.py', '../../../_base_/default_runtime.py']
 model = dict(
     type='CLIPerAuthorsSegmentor',
     data_preprocessor=dict(size_divisor=None, test_cfg=None),
-    backbone=dict(dense_mode='cliper', pos_resize='size_bilinear', pad_to_patch=False,
+    # precision 'auto': OpenAI's fp16 CLIP when torch sees CUDA, fp32 otherwise, as the release's clip.load
+    backbone=dict(clip=dict(precision='auto'), dense_mode='cliper', pos_resize='size_bilinear', pad_to_patch=False,
                   cliper=dict(logit_scale=100.0, attention_thr=0.1)),
     decode_head=dict(type='CLIPerHead', name_file='cliper/cls_voc21',
-                     text_encoder=dict(templates='cliper_car15', words='raw')),
+                     text_encoder=dict(clip=dict(precision='auto'), templates='cliper_car15', words='raw')),
     score_threshold=0.0,
     bkg_thre=0.0,
     is_normalize=False,
