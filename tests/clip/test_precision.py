@@ -144,3 +144,40 @@ def test_learned_prompts_refuse_a_half_precision_tower():
     ids, _, _ = text.context_prompt_tokens(['cat', 'dog'], num_context=4)
     with pytest.raises(ValueError, match="clip.precision='fp16'"):
         text.encode_with_context(torch.zeros(4, text.width), ids, 4)
+
+
+@pytest.mark.parametrize('preset', ['naclip_vit-b16_voc21.py', 'cliper_vit-b16_voc21.py'])
+def test_authors_presets_run_in_fp16_through_the_runner(preset, tmp_path):
+    """What 'auto' gives on CUDA, forced on this CPU: the preset (NACLIP with its PAMR; CLIPer's own segmentor and
+    metric) through MMEngine's Runner with the 12-block tiny CLIP in fp16 and in float32, each writing its label
+    files; the two label maps agree on nearly every pixel (the untrained tiny CLIP's scores are close together, so
+    near-ties are common), and the fp16 run's mIoU is finite."""
+    import logging
+    from mmengine.config import Config
+    from mmengine.logging import MMLogger
+    from mmengine.runner import Runner
+    from PIL import Image
+    from conftest import options_dict
+    from synthetic import make_voc_tree
+    root = make_voc_tree(str(tmp_path / 'data'), n_train=0, n_val=2)
+    results, labels = {}, {}
+    for precision in ('fp32', 'fp16'):
+        cfg = Config.fromfile(f'{ROOT}/configs/training_free/authors/{preset}')
+        cfg.merge_from_dict(options_dict(
+            [f'{w}.{k}' for w in ('model.backbone.clip', 'model.decode_head.text_encoder.clip')
+             for k in ('model_name=reclip-tiny-deep', 'pretrained=None', f'precision={precision}')]
+            + [f'test_dataloader.dataset.data_root={root}', 'test_dataloader.num_workers=0',
+               'test_dataloader.persistent_workers=False', f'test_evaluator.output_dir={tmp_path / precision}']))
+        cfg.work_dir = str(tmp_path / 'wd' / precision)
+        cfg.log_level = 'WARNING'
+        runner = Runner.from_cfg(cfg)
+        want = {'fp32': torch.float32, 'fp16': torch.float16}[precision]
+        assert runner.model.backbone.clip_model.visual.conv1.weight.dtype == want
+        results[precision] = runner.test()['mIoU']
+        MMLogger.get_current_instance().setLevel(logging.INFO)
+        files = sorted((tmp_path / precision).glob('*.png'))
+        assert len(files) == 2
+        labels[precision] = np.stack([np.asarray(Image.open(f)) for f in files])
+    agree = (labels['fp16'] == labels['fp32']).mean()
+    print(f'{preset}: fp16 and fp32 labels agree on {100 * agree:.2f}% of pixels; mIoU {results}')
+    assert np.isfinite(results['fp16']) and agree > 0.9, (agree, results)
