@@ -156,10 +156,13 @@ def load_clip(model_name: str = 'ViT-B-16',
         raise CLIPWeightsUnavailable(
             f"clip.pretrained=None would give '{model_name}' random weights, which never segment anything. "
             + _how_to_provide(model_name) + ' (Set clip.allow_random_weights=True only to time the model.)')
-    precision = resolve_precision(precision)
+    requested, precision = precision, resolve_precision(precision)
     key = (model_name, pretrained, bool(quick_gelu), cache_dir, precision)
     if key in _LOADED:
         return _LOADED[key]
+    if requested == 'auto':
+        print_log(f"clip.precision='auto': {precision} ({'torch sees a CUDA device' if precision == 'fp16' else 'no CUDA device'}"
+                  f"), as the training-free releases' clip.load", logger='current')
 
     if pretrained is None:
         with torch.random.fork_rng(devices=[]):

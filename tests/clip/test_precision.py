@@ -2,6 +2,8 @@
 'fp16' builds that model; 'auto' takes it when torch sees a CUDA device (the authors' presets). The references here are
 open_clip's own half-precision build (``create_model(precision='fp16')``, its own forward) and the list of what OpenAI's
 ``convert_weights`` casts, written out from the doc, never this package's conversion."""
+import logging
+
 import numpy as np
 import open_clip
 import pytest
@@ -122,6 +124,24 @@ def test_auto_is_fp16_exactly_when_torch_sees_cuda(monkeypatch):
     assert resolve_precision('auto') == 'fp16'
     with pytest.raises(ValueError, match='clip.precision'):
         resolve_precision('half')
+    # the build says which it took
+    from mmengine.logging import MMLogger
+    from reclip_mmseg.clip import loader
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    loader._LOADED.pop(('reclip-tiny', None, True, None, 'fp32'), None)
+    lines = []
+
+    class Lines(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    handler = Lines()
+    logger.addHandler(handler)
+    try:
+        load_clip(model_name='reclip-tiny', pretrained=None, precision='auto')
+    finally:
+        logger.removeHandler(handler)
+    assert any("clip.precision='auto': fp32 (no CUDA device)" in line for line in lines), lines
 
 
 def test_authors_presets_run_the_releases_precision():
