@@ -92,8 +92,9 @@ class OpenCLIPTextEncoder(FrozenCLIPModule):
 
     @property
     def tower_dtype(self) -> torch.dtype:
-        """The dtype the text transformer computes in (float16 for ``clip.precision='fp16'``)."""
-        return self.clip_model.transformer.resblocks[0].mlp.c_fc.weight.dtype
+        """The dtype the text transformer computes in (float16 for ``clip.precision='fp16'``), open_clip's own
+        ``Transformer.get_cast_dtype``."""
+        return self.clip_model.transformer.get_cast_dtype()
 
     def _project(self, x: torch.Tensor) -> torch.Tensor:
         proj = self.clip_model.text_projection

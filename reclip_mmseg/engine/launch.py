@@ -10,7 +10,7 @@ import torch.distributed as dist
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from ..utils.files import iteration_checkpoints
+from ..utils.files import iteration_checkpoints, prediction_file_name
 from ..utils.paths import config_roots, find_config
 
 
@@ -252,7 +252,6 @@ def start_prediction_manifest(out_dir: str, config: str, checkpoint: Optional[st
 def finish_prediction_manifest(out_dir: str, dataset, config: str, checkpoint: Optional[str]) -> dict:
     """Rewrite ``DIR/manifest.json`` once every prediction is written: ``complete`` (every image of the test set
     has its PNG), ``count`` (PNGs of this test set found) and the file names."""
-    from ..evaluation.present_class_iou import prediction_file_name
     from .hooks import dataset_samples
     expected = sorted(prediction_file_name(info) for info in dataset_samples(dataset) if info.get('img_path'))
     present = [name for name in expected if os.path.isfile(os.path.join(out_dir, name))]

@@ -13,14 +13,7 @@ from mmseg.registry import METRICS
 from PIL import Image
 from prettytable import PrettyTable
 
-
-def prediction_file_name(info: dict) -> str:
-    """The PNG name of one sample's prediction under ``--out``: the image's base name, as MMSeg's ``IoUMetric``
-    names it, with ``_right`` / ``_left`` added for CLIPer's Cityscapes halves (``cliper_half``), which score every
-    image twice."""
-    name = osp.splitext(osp.basename(info['img_path']))[0]
-    half = info.get('cliper_half')
-    return f'{name}_{half}.png' if half else f'{name}.png'
+from ..utils.files import prediction_file_name
 
 
 def confusion_counts(gt: np.ndarray, pred: np.ndarray, num_classes: int, ignore: Sequence[int]):

@@ -172,3 +172,12 @@ def check_image_file(path: str, min_side: int = 1) -> None:
     fault, _ = image_file_header(path, min_side)
     if fault:
         raise ValueError(f'image {path} {fault}; give another image')
+
+
+def prediction_file_name(info: dict) -> str:
+    """The PNG name of one sample's prediction under ``tools/test.py --out``, for the metrics that write them and
+    for the manifest that lists them: the image's base name, as MMSeg's ``IoUMetric`` names it, with ``_right`` /
+    ``_left`` added for CLIPer's Cityscapes halves (``cliper_half``), which score every image twice."""
+    name = os.path.splitext(os.path.basename(info['img_path']))[0]
+    half = info.get('cliper_half')
+    return f'{name}_{half}.png' if half else f'{name}.png'
