@@ -140,6 +140,25 @@ def run_tool(*args, timeout=600, check=True, env=None):
     return proc
 
 
+def run_tool_in_process(tool, *args):
+    """Run ``tools/<tool>``'s main in this process with ``args`` as its command line (the interpreter start is
+    most of a subprocess's time); a non-zero exit fails. MMEngine's current logger is set back to INFO afterwards
+    (a config's log_level would otherwise stay for the tests that follow)."""
+    import logging
+    import runpy
+    from mmengine.logging import MMLogger
+    path = os.path.join(ROOT, 'tools', tool)
+    saved = sys.argv
+    sys.argv = [path, *map(str, args)]
+    try:
+        runpy.run_path(path, run_name='__main__')
+    except SystemExit as err:
+        assert err.code in (None, 0), err.code
+    finally:
+        sys.argv = saved
+        MMLogger.get_current_instance().setLevel(logging.INFO)
+
+
 def pytest_addoption(parser):
     parser.addoption('--run-slow', action='store_true', default=False,
                      help='also run the tests marked slow (minutes each; CI skips them, see docs/development.md, "Slow tests")')

@@ -3,18 +3,15 @@ untrained CLIP on a synthetic tree of the preset's dataset in its official layou
 the metrics JSON the tool wrote must hold a finite mIoU in [0, 100] and the count of evaluated images. The fast
 tests (test_authors_protocols.py, test_cliper_authors.py) pin every value and run three presets; this runs them all."""
 import glob
-import logging
 import math
 import os
-import runpy
-import sys
 
 import pytest
 from mmengine.config import Config
 from mmengine.evaluator import BaseMetric
 from mmseg.registry import METRICS
 
-from conftest import ROOT, test_metrics
+from conftest import ROOT, run_tool_in_process, test_metrics
 from synthetic import (make_ade_tree, make_cityscapes_tree, make_coco_stuff164k_tree, make_context_tree,
                        make_voc_tree)
 
@@ -81,7 +78,6 @@ def _tiny_clip_options(cfg, name):
 @pytest.mark.slow  # 56 cases, 2 min 32 s on one thread of the 2-core machine (1-3 s each; ResCLIP on 171 classes 15 s)
 @pytest.mark.parametrize('preset', PRESETS)
 def test_every_authors_preset_runs_through_tools_test(preset, data_roots, tmp_path):
-    from mmengine.logging import MMLogger
     assert len(PRESETS) == 56, PRESETS  # 7 methods x 8 datasets: a lost (or stray) file fails every case
     method, dataset = preset[:-3].split('_vit-b16_')
     assert dataset in TREES, preset
@@ -95,16 +91,7 @@ def test_every_authors_preset_runs_through_tools_test(preset, data_roots, tmp_pa
                       f'test_evaluator = [{evaluator!r}, dict(type={EvaluatedImagesMetric.__name__!r})]\n')
     opts = tiny + [f'test_dataloader.dataset.data_root={data_roots[dataset]}', 'test_dataloader.num_workers=0',
                    'test_dataloader.persistent_workers=False']
-    tool = os.path.join(ROOT, 'tools', 'test.py')
-    saved = sys.argv
-    sys.argv = [tool, str(config), '--work-dir', str(tmp_path / 'wd'), '--cfg-options', *opts]
-    try:
-        runpy.run_path(tool, run_name='__main__')  # in this process: the interpreter start is most of a subprocess
-    except SystemExit as err:
-        assert err.code in (None, 0), err.code
-    finally:
-        sys.argv = saved
-        MMLogger.get_current_instance().setLevel(logging.INFO)
+    run_tool_in_process('test.py', config, '--work-dir', tmp_path / 'wd', '--cfg-options', *opts)
     metrics = test_metrics(tmp_path / 'wd')  # the JSON under wd/<timestamp>/; mIoU in [0, 100]
     assert isinstance(metrics['mIoU'], float) and math.isfinite(metrics['mIoU']), metrics
     copies = 2 if preset in HALVES else 1

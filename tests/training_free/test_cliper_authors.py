@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from mmengine.config import Config, ConfigDict
 from PIL import Image
 
-from conftest import ROOT, TINY_CLIP, test_metrics
+from conftest import ROOT, TINY_CLIP, run_tool_in_process, test_metrics
 from synthetic import make_cityscapes_tree
 
 NAME_DIR = os.path.join(ROOT, 'reclip_mmseg', 'clip', 'name_files')
@@ -511,27 +511,14 @@ def test_cityscapes_halves_cut_the_resized_image_at_its_height(tmp_path):
 
 # -------------------------------------------------------------------- presets end to end (tools/test.py)
 def _run_test_tool(preset, root, tmp_path, *extra):
-    """tools/test.py's main on ``preset`` (in this process: the interpreter start is most of a subprocess's time)
-    with the tiny CLIP on the synthetic tree at ``root``; returns the metrics JSON the tool wrote."""
-    import logging
-    import runpy
-    import sys
-    from mmengine.logging import MMLogger
+    """tools/test.py on ``preset`` in this process with the tiny CLIP on the synthetic tree at ``root``; returns the
+    metrics JSON the tool wrote."""
     opts = [f'{w}.{k}' for w in ('model.backbone.clip', 'model.decode_head.text_encoder.clip')
             for k in ('model_name=reclip-tiny', 'pretrained=None')]
     opts += [f'test_dataloader.dataset.data_root={root}', 'test_dataloader.num_workers=0',
              'test_dataloader.persistent_workers=False']
-    tool = os.path.join(ROOT, 'tools', 'test.py')
-    saved = sys.argv
-    sys.argv = [tool, os.path.join(ROOT, 'configs/training_free/authors', preset), '--work-dir',
-                str(tmp_path / 'wd'), *extra, '--cfg-options', *opts]
-    try:
-        runpy.run_path(tool, run_name='__main__')
-    except SystemExit as err:
-        assert err.code in (None, 0), err.code
-    finally:
-        sys.argv = saved
-        MMLogger.get_current_instance().setLevel(logging.INFO)
+    run_tool_in_process('test.py', os.path.join(ROOT, 'configs/training_free/authors', preset), '--work-dir',
+                        tmp_path / 'wd', *extra, '--cfg-options', *opts)
     return test_metrics(tmp_path / 'wd')
 
 
